@@ -1,0 +1,20 @@
+"""famt-mm: FAMT / AMT masking and throwing for MMPretrain's MAE and SimMIM.
+
+Importing the package registers its components in MMPretrain's registries
+(``custom_imports = dict(imports=['famt_mm'])`` in a config). Only
+mmengine, mmcv (or mmcv-lite) and mmpretrain are needed here; the
+downstream helpers that need mmdet / mmseg are imported on demand.
+"""
+from . import compat  # noqa: F401  (first: patches upstream breakages)
+from .hooks import FAMTHook
+from .masking import FAMTMaskGenerator, mask_counts, split_ids
+from .models import FAMTMAE, FAMTMAEPretrainDecoder, FAMTMAEViT
+from .transforms import (FAMTRandomFlip, FAMTRandomResizedCrop,
+                         LoadFAMTWeights)
+from .version import __version__
+
+__all__ = [
+    '__version__', 'FAMTHook', 'FAMTMaskGenerator', 'mask_counts',
+    'split_ids', 'FAMTMAE', 'FAMTMAEPretrainDecoder', 'FAMTMAEViT',
+    'FAMTRandomFlip', 'FAMTRandomResizedCrop', 'LoadFAMTWeights'
+]

@@ -1,0 +1,100 @@
+"""Narrow fixes for OpenMMLab releases that predate torch 2.6 and NumPy 2.
+
+Each fix is one function, idempotent, and only changes the behaviour that
+is broken; ``tests/test_compat.py`` shows the breakage and the fix.
+Importing ``famt_mm`` applies the first two; the LVIS fix is applied by the
+detection side (``famt_mm.det``), which is where LVIS is used.
+
+1. torch >= 2.6 loads with ``weights_only=True``, and MMEngine 0.10.7's
+   checkpoints hold objects that the safe unpickler refuses (the message
+   hub's ``HistoryBuffer``, NumPy arrays and scalars). They are added to
+   torch's allowlist, so checkpoints still load with the safe unpickler.
+2. setuptools >= 82 has no ``pkg_resources``, which MMEngine uses to find
+   installed packages (``mmpretrain::`` base configs). Where it is missing,
+   the two lookups fall back to ``importlib.metadata``.
+3. ``lvis`` 0.5.3 uses ``np.float`` (removed in NumPy 1.24) in
+   ``LVISEval.accumulate``; ``lvis.eval`` gets a NumPy view that still has
+   it, and nothing else changes.
+"""
+import importlib
+import importlib.metadata
+import importlib.util
+import os.path as osp
+import types
+
+import numpy as np
+import torch
+
+
+def mmengine_checkpoint_globals() -> list:
+    """Classes and functions that MMEngine checkpoints pickle."""
+    from mmengine.logging import HistoryBuffer
+    multiarray = np._core.multiarray if hasattr(
+        np, '_core') else np.core.multiarray
+    dtype_classes = [
+        type(np.dtype(t)) for t in (np.float16, np.float32, np.float64,
+                                    np.int32, np.int64, np.bool_, np.uint8)
+    ]
+    return [
+        HistoryBuffer, multiarray._reconstruct, multiarray.scalar, np.ndarray,
+        np.dtype, *dtype_classes
+    ]
+
+
+def allow_mmengine_checkpoints() -> None:
+    """Let ``torch.load(weights_only=True)`` read MMEngine checkpoints."""
+    if hasattr(torch.serialization, 'add_safe_globals'):
+        torch.serialization.add_safe_globals(mmengine_checkpoint_globals())
+
+
+def _distribution_path(package: str) -> str:
+    """``mmengine.utils.get_installed_path`` without pkg_resources."""
+    try:
+        dist = importlib.metadata.distribution(package)
+    except importlib.metadata.PackageNotFoundError:
+        spec = importlib.util.find_spec(package)
+        if spec is None or spec.origin is None:
+            raise
+        return osp.dirname(spec.origin)
+    top_level = (dist.read_text('top_level.txt') or package).split()[0]
+    return osp.join(str(dist.locate_file('')), top_level)
+
+
+def _is_installed(package: str) -> bool:
+    """``mmengine.utils.is_installed`` without pkg_resources."""
+    try:
+        importlib.metadata.distribution(package)
+        return True
+    except importlib.metadata.PackageNotFoundError:
+        spec = importlib.util.find_spec(package)
+        return spec is not None and spec.origin is not None
+
+
+def mmengine_without_pkg_resources() -> bool:
+    """Route MMEngine's package lookups through importlib.metadata when
+    pkg_resources is gone. Returns whether the fallback was installed."""
+    if importlib.util.find_spec('pkg_resources') is not None:
+        return False
+    import mmengine.config.config as config_module
+    import mmengine.utils as utils_module
+    import mmengine.utils.package_utils as package_utils
+    for module in (config_module, utils_module, package_utils):
+        module.get_installed_path = _distribution_path
+        module.is_installed = _is_installed
+    return True
+
+
+def lvis_numpy2() -> None:
+    """Give ``lvis.eval`` the ``np.float`` alias it still uses."""
+    if hasattr(np, 'float'):
+        return
+    lvis_eval = importlib.import_module('lvis.eval')
+    if isinstance(lvis_eval.np, types.ModuleType):
+        numpy_view = types.ModuleType('numpy')
+        numpy_view.__dict__.update(np.__dict__)
+        numpy_view.float = float
+        lvis_eval.np = numpy_view
+
+
+allow_mmengine_checkpoints()
+mmengine_without_pkg_resources()

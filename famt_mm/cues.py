@@ -1,0 +1,107 @@
+"""Read FAMT's cues out of a ViT: last-layer [CLS] attention and tokens.
+
+Works on any MMPretrain ``VisionTransformer`` (and subclasses such as
+``MAEViT``), whatever its depth, width, heads, patch or image size. The
+attention row is recomputed from the last layer's ``qkv`` projection
+(MMPretrain's attention uses fused SDPA and never materialises it): one
+query row, so it costs almost nothing.
+"""
+import inspect
+
+import torch
+
+from .weights import (attention_weights, feature_frequency_weights,
+                      fuse_weights, image_frequency_weights)
+
+
+def _call_unmasked(backbone, images):
+    """Run the backbone on whole images (no masking)."""
+    if 'mask' in inspect.signature(backbone.forward).parameters:
+        return backbone(images, mask=None)
+    return backbone(images)
+
+
+@torch.no_grad()
+def vit_cues(backbone, images: torch.Tensor):
+    """Last-layer [CLS]->patch attention and patch tokens of a ViT.
+
+    Args:
+        backbone: an MMPretrain VisionTransformer with a [CLS] token.
+        images (Tensor): (B, 3, H, W) normalised images.
+
+    Returns:
+        tuple: ``cls_attn`` (B, heads, N), ``patch_tokens`` (B, N, C), the
+        last layer's output (before the final norm), and the grid (h, w).
+    """
+    if getattr(backbone, 'cls_token', None) is None:
+        raise ValueError(f'{type(backbone).__name__} has no [CLS] token; '
+                         'FAMT attention weights need one')
+    last = backbone.layers[-1]
+    attn = last.attn
+    if not all(hasattr(attn, a) for a in ('qkv', 'num_heads', 'head_dims')):
+        raise ValueError(
+            f'cannot read the attention of {type(attn).__name__}: FAMT needs '
+            "MMPretrain's MultiheadAttention (qkv, num_heads, head_dims)")
+    captured = {}
+    handles = [
+        attn.register_forward_pre_hook(
+            lambda m, args: captured.__setitem__('attn_in', args[0])),
+        last.register_forward_hook(
+            lambda m, args, out: captured.__setitem__('tokens', out)),
+        backbone.patch_embed.register_forward_hook(
+            lambda m, args, out: captured.__setitem__('hw', out[1])),
+    ]
+    try:
+        _call_unmasked(backbone, images)
+    finally:
+        for h in handles:
+            h.remove()
+
+    x = captured['attn_in']
+    batch, length, _ = x.shape
+    qkv = attn.qkv(x).reshape(batch, length, 3, attn.num_heads,
+                              attn.head_dims)
+    q_cls = qkv[:, :1, 0].transpose(1, 2).float()  # (B, H, 1, d)
+    k = qkv[:, :, 1].transpose(1, 2).float()  # (B, H, L, d)
+    logits = (q_cls @ k.transpose(-2, -1))[:, :, 0] * attn.head_dims**-0.5
+    extra = backbone.num_extra_tokens
+    cls_attn = logits.softmax(dim=-1)[:, :, extra:]
+    return cls_attn, captured['tokens'][:, extra:], tuple(captured['hw'])
+
+
+@torch.no_grad()
+def famt_weights(backbone,
+                 images: torch.Tensor,
+                 fusion: str = 'famt',
+                 frequency_source: str = 'feature',
+                 cutoff: float = 0.25) -> dict:
+    """Attention, frequency and fused per-patch weights for a batch.
+
+    Args:
+        backbone: see :func:`vit_cues`.
+        images (Tensor): (B, 3, H, W) normalised, un-augmented images.
+        fusion (str): see :func:`famt_mm.weights.fuse_weights`.
+        frequency_source (str): ``'feature'`` (last-layer patch tokens) or
+            ``'image'`` (grey image pooled per patch).
+        cutoff (float): Gaussian low-pass sigma in cycles per patch.
+
+    Returns:
+        dict: ``attention``, ``frequency``, ``fused``, each (B, h, w) in
+        [0, 1].
+    """
+    cls_attn, tokens, hw = vit_cues(backbone, images)
+    attn_w = attention_weights(cls_attn)
+    if frequency_source == 'feature':
+        freq_w = feature_frequency_weights(tokens, hw, cutoff)
+    elif frequency_source == 'image':
+        patch = images.shape[-1] // hw[1]
+        freq_w = image_frequency_weights(images, patch, cutoff)
+    else:
+        raise ValueError(f"frequency_source must be 'feature' or 'image', "
+                         f'got {frequency_source!r}')
+    fused = fuse_weights(attn_w, freq_w, fusion)
+    return {
+        name: w.reshape(-1, *hw)
+        for name, w in (('attention', attn_w), ('frequency', freq_w),
+                        ('fused', fused))
+    }

@@ -1,0 +1,368 @@
+"""FAMTHook: warm-up, periodic weight refresh, persistence and resume."""
+import copy
+import math
+import os
+import os.path as osp
+import time
+from typing import List, Optional, Sequence, Union
+
+import numpy as np
+import torch
+from mmengine.dataset import Compose, ConcatDataset, default_collate
+from mmengine.dist import all_gather, barrier, get_dist_info, is_main_process
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+from mmengine.runner.amp import autocast
+from mmengine.utils import ProgressBar
+from mmpretrain.registry import HOOKS, TRANSFORMS
+from torch.utils.data import DataLoader, Subset
+
+from .cues import famt_weights
+from .transforms import LoadFAMTWeights, find_weight_loader
+from .weights import FREQUENCY_SOURCES, FUSION_MODES
+
+WEIGHTS_SUBDIR = 'famt_weights'
+
+
+def weights_path(directory: str, epoch: int) -> str:
+    """File of the weights computed before (0-based) ``epoch``."""
+    return osp.join(directory, f'epoch_{epoch}.npy')
+
+
+def save_atomic(path: str, array: np.ndarray) -> None:
+    """Write ``array`` to ``path`` so that readers never see a partial
+    file: write a temporary file beside it, then rename."""
+    tmp = f'{path}.{os.getpid()}.tmp'
+    with open(tmp, 'wb') as f:
+        np.save(f, array)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def load_weights(path: str, num_images: int, grid) -> np.ndarray:
+    """Load a weight file and check it matches the data set and grid."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'FAMT weight file {path} does not exist')
+    maps = np.load(path, mmap_mode='r')
+    expected = (num_images, *grid)
+    if maps.shape != expected:
+        raise ValueError(
+            f'FAMT weight file {path} has shape {maps.shape} but the '
+            f'training set needs {expected} (images, patch grid): it was '
+            'computed for another data set or model input size')
+    return maps
+
+
+def refresh_schedule(warmup_epochs: int, interval: int,
+                     max_epochs: int) -> List[int]:
+    """0-based epochs before which the weights are recomputed."""
+    return list(range(warmup_epochs, max_epochs, interval))
+
+
+def _epochs(value: Union[int, float], max_epochs: int, name: str) -> int:
+    """An epoch count given as epochs (int) or a fraction of training."""
+    if isinstance(value, float):
+        if not 0 <= value <= 1:
+            raise ValueError(
+                f'{name} as a fraction of training must be in [0, 1], '
+                f'got {value}')
+        return round(value * max_epochs)
+    if value < 0:
+        raise ValueError(f'{name} must be >= 0, got {value}')
+    return int(value)
+
+
+def base_dataset(dataset):
+    """The data set whose indices are ``sample_idx`` (wrappers such as
+    RepeatDataset removed)."""
+    while True:
+        if isinstance(dataset, (ConcatDataset, torch.utils.data.ConcatDataset)):
+            raise ValueError(
+                'FAMTHook does not support ConcatDataset: its parts share '
+                'sample indices. Merge the parts into one annotation file')
+        if hasattr(dataset, 'pipeline') or not hasattr(dataset, 'dataset'):
+            return dataset
+        dataset = dataset.dataset
+
+
+@HOOKS.register_module()
+class FAMTHook(Hook):
+    """Warm-up, then recompute every image's FAMT weights periodically.
+
+    Before the first refresh the model masks at random (its
+    ``warmup_mask_generator``). From epoch ``warmup_epochs`` on, every
+    ``interval`` epochs, the hook runs the current encoder once over the
+    whole training set, un-augmented (resized to the input size), in eval
+    mode without gradients; it turns the last layer's [CLS] attention and
+    the Fourier low-pass cue into per-patch weights
+    (:func:`famt_mm.cues.famt_weights`) and hands them to the data
+    pipeline's :class:`LoadFAMTWeights`.
+
+    Under DDP each rank computes a shard and all ranks gather the complete
+    weights. Rank 0 writes them atomically to
+    ``work_dir/famt_weights/epoch_{E}.npy`` (E: the 0-based epoch they are
+    used from); checkpoints record which file is live, and resuming reloads
+    it, so a resumed run continues with the weights it had.
+
+    Args:
+        warmup_epochs (int | float): epochs of random masking before the
+            first refresh; a float is a fraction of ``max_epochs``.
+            Defaults to 0.1.
+        interval (int | float): epochs between refreshes; a float is a
+            fraction of ``max_epochs``. Defaults to 0.1.
+        fusion (str): 'famt' (attention x frequency), 'attention' (AMT),
+            'frequency' or 'sum'. Defaults to 'famt'.
+        frequency_source (str): 'feature' or 'image'. Defaults to 'feature'.
+        cutoff (float): Gaussian low-pass sigma, cycles per patch.
+        batch_size (int, optional): refresh batch size; defaults to the
+            training batch size.
+        num_workers (int, optional): refresh dataloader workers; defaults to
+            the training dataloader's.
+        refresh_pipeline (list[dict], optional): pipeline of the refresh
+            pass. Defaults to the training pipeline's loading transforms,
+            ``Resize`` to the model input size and ``PackInputs``.
+        max_keep_weights (int): weight files kept on disk; -1 keeps all
+            (needed to resume from any checkpoint). Defaults to -1.
+    """
+
+    priority = 'NORMAL'
+
+    def __init__(self,
+                 warmup_epochs: Union[int, float] = 0.1,
+                 interval: Union[int, float] = 0.1,
+                 fusion: str = 'famt',
+                 frequency_source: str = 'feature',
+                 cutoff: float = 0.25,
+                 batch_size: Optional[int] = None,
+                 num_workers: Optional[int] = None,
+                 refresh_pipeline: Optional[Sequence[dict]] = None,
+                 max_keep_weights: int = -1):
+        if fusion not in FUSION_MODES:
+            raise ValueError(
+                f'fusion {fusion!r} is not one of {FUSION_MODES}')
+        if frequency_source not in FREQUENCY_SOURCES:
+            raise ValueError(f'frequency_source {frequency_source!r} is not '
+                             f'one of {FREQUENCY_SOURCES}')
+        if cutoff <= 0:
+            raise ValueError(f'cutoff must be > 0, got {cutoff}')
+        if max_keep_weights == 0 or max_keep_weights < -1:
+            raise ValueError('max_keep_weights must be -1 (keep all) or '
+                             f'>= 1, got {max_keep_weights}')
+        self.warmup_epochs = warmup_epochs
+        self.interval = interval
+        self.fusion = fusion
+        self.frequency_source = frequency_source
+        self.cutoff = cutoff
+        self.batch_size = batch_size
+        self.num_workers = num_workers
+        self.refresh_pipeline = refresh_pipeline
+        self.max_keep_weights = max_keep_weights
+        self.weights_epoch: Optional[int] = None
+        self._checkpoint_state: Optional[dict] = None
+        self._last_epoch_time: Optional[float] = None
+
+    # ------------------------------------------------------------- set-up
+    @staticmethod
+    def _model(runner):
+        model = runner.model
+        return model.module if is_model_wrapper(model) else model
+
+    def before_train(self, runner) -> None:
+        model = self._model(runner)
+        if not hasattr(model, 'set_mask_phase'):
+            raise TypeError(
+                f'FAMTHook needs a FAMT algorithm (FAMTMAE, FAMTSimMIM), '
+                f'got {type(model).__name__}')
+        if not hasattr(runner.train_loop, 'max_epochs'):
+            raise TypeError('FAMTHook needs an epoch-based train loop '
+                            "(train_cfg=dict(type='EpochBasedTrainLoop'))")
+        max_epochs = runner.max_epochs
+        self._warmup = _epochs(self.warmup_epochs, max_epochs,
+                               'warmup_epochs')
+        self._interval = max(
+            1, _epochs(self.interval, max_epochs, 'interval'))
+        self.schedule = refresh_schedule(self._warmup, self._interval,
+                                         max_epochs)
+        self.dataset = base_dataset(runner.train_dataloader.dataset)
+        self.loader_transform: LoadFAMTWeights = find_weight_loader(
+            self.dataset)
+        self.grid = tuple(model.patch_grid)
+        self.num_images = len(self.dataset)
+        self.directory = osp.join(runner.work_dir, WEIGHTS_SUBDIR)
+        os.makedirs(self.directory, exist_ok=True)
+        runner.logger.info(
+            f'FAMT: random masking for {self._warmup} epochs, then weights '
+            f'refreshed before epochs {self.schedule} ({self.fusion} fusion, '
+            f'{self.frequency_source} frequency cue)')
+        if runner.epoch > 0:
+            self._restore(runner)
+
+    def _restore(self, runner) -> None:
+        """Publish the weights that were live at the resumed epoch."""
+        live = [e for e in self.schedule if e < runner.epoch]
+        if not live:
+            return
+        epoch = live[-1]
+        saved = (self._checkpoint_state or {}).get('weights_epoch')
+        if saved is not None and saved != epoch:
+            runner.logger.warning(
+                f'FAMT: the checkpoint used weights of epoch {saved} but the '
+                f'schedule says {epoch}; the schedule changed, using {epoch}')
+        path = weights_path(self.directory, epoch)
+        if not osp.isfile(path):
+            runner.logger.warning(
+                f'FAMT: {path} is missing, so the resumed run cannot reuse '
+                'its weights; recomputing them with the resumed model now')
+            self._refresh(runner, epoch)
+            return
+        load_weights(path, self.num_images, self.grid)
+        self._publish(epoch)
+        runner.logger.info(f'FAMT: resumed with the weights in {path}')
+
+    # -------------------------------------------------------- every epoch
+    def before_train_epoch(self, runner) -> None:
+        epoch = runner.epoch
+        if epoch in self.schedule:
+            self._refresh(runner, epoch)
+        self._model(runner).set_mask_phase(
+            'famt' if epoch >= self._warmup else 'warmup')
+        self._epoch_start = time.perf_counter()
+
+    def after_train_epoch(self, runner) -> None:
+        self._last_epoch_time = time.perf_counter() - self._epoch_start
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        checkpoint['famt'] = dict(
+            weights_epoch=self.weights_epoch,
+            num_images=self.num_images,
+            grid=list(self.grid))
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        # Applied in before_train, and only when this is a resume.
+        self._checkpoint_state = checkpoint.get('famt')
+
+    # ------------------------------------------------------------ refresh
+    def _refresh_loader(self, runner) -> DataLoader:
+        dataset = copy.copy(self.dataset)
+        dataset.pipeline = Compose([
+            TRANSFORMS.build(t) if isinstance(t, dict) else t
+            for t in self._refresh_transforms(runner)
+        ])
+        rank, world_size = get_dist_info()
+        shard = Subset(dataset, range(rank, len(dataset), world_size))
+        train_loader = runner.train_dataloader
+        return DataLoader(
+            shard,
+            batch_size=self.batch_size or train_loader.batch_size,
+            num_workers=(train_loader.num_workers
+                         if self.num_workers is None else self.num_workers),
+            shuffle=False,
+            collate_fn=default_collate)
+
+    def _refresh_transforms(self, runner) -> list:
+        if self.refresh_pipeline is not None:
+            return copy.deepcopy(list(self.refresh_pipeline))
+        loading = [
+            t for t in self.dataset.pipeline.transforms
+            if type(t).__name__.startswith('Load')
+            and not isinstance(t, LoadFAMTWeights)
+        ]
+        patch = self.loader_transform.patch_size
+        size = (self.grid[1] * patch, self.grid[0] * patch)
+        return loading + [
+            dict(type='Resize', scale=size, interpolation='bicubic',
+                 backend='pillow'),
+            dict(type='PackInputs')
+        ]
+
+    @torch.no_grad()
+    def _compute_shard(self, runner):
+        """This rank's fused weights (n, h, w) float16, and stats."""
+        model = self._model(runner)
+        loader = self._refresh_loader(runner)
+        fused, stats = [], {k: [] for k in ('attention', 'frequency', 'fused')}
+        progress = ProgressBar(len(loader)) if is_main_process() else None
+        was_training = model.training
+        model.eval()
+        amp = type(runner.optim_wrapper).__name__ == 'AmpOptimWrapper'
+        try:
+            for batch in loader:
+                data = model.data_preprocessor(batch, False)
+                with autocast(enabled=amp):
+                    out = famt_weights(model.backbone, data['inputs'],
+                                       self.fusion, self.frequency_source,
+                                       self.cutoff)
+                fused.append(out['fused'].half().cpu())
+                for name, w in out.items():
+                    stats[name].append(w.float().flatten(1).cpu())
+                if progress is not None:
+                    progress.update()
+        finally:
+            model.train(was_training)
+        grid = self.grid
+        fused = (torch.cat(fused) if fused else torch.zeros(0, *grid).half())
+        return fused, {k: torch.cat(v) for k, v in stats.items() if v}
+
+    def _gather(self, shard: torch.Tensor) -> np.ndarray:
+        """Every rank's shard -> the complete (num_images, h, w) array."""
+        rank, world_size = get_dist_info()
+        if world_size == 1:
+            return shard.numpy()
+        per_rank = math.ceil(self.num_images / world_size)
+        padded = shard.new_zeros(per_rank, *self.grid)
+        padded[:len(shard)] = shard
+        full = np.zeros((self.num_images, *self.grid), dtype=np.float16)
+        for r, part in enumerate(all_gather(padded)):
+            count = len(range(r, self.num_images, world_size))
+            full[r::world_size] = part[:count].cpu().numpy()
+        return full
+
+    def _refresh(self, runner, epoch: int) -> None:
+        start = time.perf_counter()
+        shard, stats = self._compute_shard(runner)
+        weights = self._gather(shard)
+        path = weights_path(self.directory, epoch)
+        if is_main_process():
+            save_atomic(path, weights)
+        barrier()
+        if not osp.isfile(path):  # a node without the shared work_dir
+            save_atomic(path, weights)
+        self._publish(epoch)
+        if is_main_process():
+            self._prune()
+        elapsed = time.perf_counter() - start
+        self._log(runner, epoch, elapsed, stats)
+
+    def _publish(self, epoch: int) -> None:
+        self.loader_transform.store.publish(
+            weights_path(self.directory, epoch))
+        self.weights_epoch = epoch
+
+    def _prune(self) -> None:
+        if self.max_keep_weights == -1:
+            return
+        done = [e for e in self.schedule if e <= self.weights_epoch]
+        for epoch in done[:-self.max_keep_weights]:
+            path = weights_path(self.directory, epoch)
+            if osp.isfile(path):
+                os.remove(path)
+
+    def _log(self, runner, epoch, elapsed, stats) -> None:
+        parts = [f'FAMT refresh before epoch {epoch}: {self.num_images} '
+                 f'images in {elapsed:.1f}s']
+        if self._last_epoch_time:
+            parts.append(f'({elapsed / self._last_epoch_time:.2f} of the '
+                         'last training epoch)')
+        line = ' '.join(parts)
+        for name, w in stats.items():
+            # top10: share of the weight mass in the top 10% of patches,
+            # 0.1 for uniform weights; higher means more concentrated.
+            k = max(1, w.shape[1] // 10)
+            mass = w.sum(1).clamp_min(1e-12)
+            top = (w.topk(k, dim=1).values.sum(1) / mass).mean()
+            line += (f'; {name} mean {w.mean():.3f} std {w.std():.3f} '
+                     f'top10 {top:.3f}')
+            runner.message_hub.update_scalar(f'famt/{name}_top10', float(top))
+        runner.message_hub.update_scalar('famt/refresh_time', elapsed)
+        runner.logger.info(line)

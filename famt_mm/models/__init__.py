@@ -1,0 +1,6 @@
+from .famt_base import FAMTMaskingMixin
+from .mae import FAMTMAE, FAMTMAEPretrainDecoder, FAMTMAEViT
+
+__all__ = [
+    'FAMTMaskingMixin', 'FAMTMAE', 'FAMTMAEPretrainDecoder', 'FAMTMAEViT'
+]

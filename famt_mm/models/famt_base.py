@@ -1,0 +1,65 @@
+"""What every FAMT algorithm shares: two mask generators and the phase."""
+from typing import List
+
+import torch
+from mmpretrain.registry import MODELS
+from mmpretrain.structures import DataSample
+
+from ..transforms import WEIGHTS_KEY
+
+MASK_PHASES = ('warmup', 'famt')
+
+
+class FAMTMaskingMixin:
+    """Mask sampling for an algorithm with a ``backbone``.
+
+    ``mask_phase`` is ``'warmup'`` (random masking with
+    ``warmup_mask_generator``) or ``'famt'`` (``mask_generator`` on the
+    batch's ``famt_weights``). ``FAMTHook`` sets it before every epoch; it
+    starts as None so that training without the hook fails loudly.
+    """
+
+    def init_masking(self, mask_generator: dict,
+                     warmup_mask_generator: dict) -> None:
+        self.mask_generator = MODELS.build(mask_generator)
+        self.warmup_mask_generator = MODELS.build(warmup_mask_generator)
+        self.mask_phase = None
+
+    def set_mask_phase(self, phase: str) -> None:
+        """Switch between ``'warmup'`` and ``'famt'`` masking."""
+        if phase not in MASK_PHASES:
+            raise ValueError(
+                f'mask phase {phase!r} is not one of {MASK_PHASES}')
+        self.mask_phase = phase
+
+    @property
+    def patch_grid(self):
+        """(h, w) patch grid of the backbone's input size."""
+        return tuple(self.backbone.patch_resolution)
+
+    def sample_mask(self, inputs: torch.Tensor,
+                    data_samples: List[DataSample]) -> torch.Tensor:
+        """(B, N) int8 mask code for this batch (1 masked, -1 thrown,
+        0 visible)."""
+        if self.mask_phase is None:
+            raise RuntimeError(
+                f'{type(self).__name__} has no mask phase: FAMTHook sets it. '
+                "Add custom_hooks = [dict(type='FAMTHook')] to the config "
+                "(or call model.set_mask_phase('warmup') for random "
+                'masking without the hook)')
+        grid = self.patch_grid
+        if self.mask_phase == 'warmup':
+            weights = inputs.new_ones(inputs.shape[0], *grid)
+            return self.warmup_mask_generator(weights)
+        if not data_samples or WEIGHTS_KEY not in data_samples[0]:
+            raise KeyError(
+                "the data samples have no 'famt_weights': add "
+                "LoadFAMTWeights to the training pipeline and pack it with "
+                "PackInputs(algorithm_keys=['famt_weights'])")
+        weights = torch.stack([ds.famt_weights for ds in data_samples])
+        if tuple(weights.shape[1:]) != grid:
+            raise ValueError(
+                f'famt_weights have grid {tuple(weights.shape[1:])} but the '
+                f'backbone expects {grid}: set LoadFAMTWeights.patch_size to '
+                'the model patch size and crop to the model input size')
+        return self.mask_generator(weights.to(inputs.device))

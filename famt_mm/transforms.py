@@ -1,0 +1,237 @@
+"""Data-pipeline side of FAMT: weight maps that follow crops and flips.
+
+Each image's weight map lives on the patch grid of the *un-augmented*
+image (the whole image resized to the input size). Geometric transforms
+record which part of the original image the current image shows (its
+*view*); :class:`LoadFAMTWeights` then averages the map over the region of
+every output patch, exactly, treating the map as constant over each cell.
+This replaces the authors' crop code, which divides pixel coordinates by
+the whole image size and so nearly always reads the map's top-left corner.
+"""
+import os
+from typing import Optional, Sequence
+
+import numpy as np
+import torch
+from mmcv.transforms import BaseTransform, RandomFlip
+from mmcv.transforms.utils import cache_random_params
+from mmpretrain.datasets.transforms import RandomResizedCrop
+from mmpretrain.registry import TRANSFORMS
+
+VIEW_KEY = 'famt_view'
+WEIGHTS_KEY = 'famt_weights'
+_FULL_VIEW = (0.0, 0.0, 1.0, 1.0)
+
+
+def crop_view(view, box, size):
+    """Compose a view with a crop of the current image.
+
+    Args:
+        view (tuple): ``(x0, y0, x1, y1)``: original-image coordinates in
+            [0, 1] of the current image's left, top, right and bottom edges
+            (x0 > x1 after a horizontal flip).
+        box (tuple): ``(left, top, right, bottom)`` crop in current pixels.
+        size (tuple): current image ``(height, width)``.
+    """
+    x0, y0, x1, y1 = view
+    left, top, right, bottom = box
+    h, w = size
+    return (x0 + (x1 - x0) * left / w, y0 + (y1 - y0) * top / h,
+            x0 + (x1 - x0) * right / w, y0 + (y1 - y0) * bottom / h)
+
+
+def flip_view(view, direction: str):
+    """Compose a view with a flip ('horizontal', 'vertical', 'diagonal')."""
+    x0, y0, x1, y1 = view
+    if direction in ('horizontal', 'diagonal'):
+        x0, x1 = x1, x0
+    if direction in ('vertical', 'diagonal'):
+        y0, y1 = y1, y0
+    return (x0, y0, x1, y1)
+
+
+def _overlap_matrix(start: float, end: float, n_out: int, n_cells: int):
+    """(n_out, n_cells): share of each output cell covered by each map cell.
+
+    Output cell ``i`` spans ``[start, end]`` split in ``n_out`` equal parts
+    (in original coordinates; ``start > end`` when flipped); map cell ``k``
+    spans ``[k / n_cells, (k + 1) / n_cells]``.
+    """
+    edges = start + (end - start) * np.arange(n_out + 1) / n_out
+    lo = np.minimum(edges[:-1], edges[1:])[:, None]
+    hi = np.maximum(edges[:-1], edges[1:])[:, None]
+    cells = np.arange(n_cells + 1) / n_cells
+    overlap = np.minimum(hi, cells[None, 1:]) - np.maximum(lo, cells[None, :-1])
+    return np.clip(overlap, 0, None) / (hi - lo)
+
+
+def pool_view(weight_map: np.ndarray, view, grid) -> np.ndarray:
+    """Area-average of ``weight_map`` over each output patch of ``view``.
+
+    Args:
+        weight_map (ndarray): (h0, w0) map over the whole original image.
+        view (tuple): ``(x0, y0, x1, y1)``, see :func:`crop_view`.
+        grid (tuple): output patch grid ``(h, w)``.
+
+    Returns:
+        ndarray: (h, w) float32 per-patch weights.
+    """
+    x0, y0, x1, y1 = view
+    rows = _overlap_matrix(y0, y1, grid[0], weight_map.shape[0])
+    cols = _overlap_matrix(x0, x1, grid[1], weight_map.shape[1])
+    return (rows @ weight_map.astype(np.float64) @ cols.T).astype(np.float32)
+
+
+class FAMTWeightStore:
+    """Per-image weight maps, visible to every dataloader worker.
+
+    The maps are an ``.npy`` file of shape (num_images, h, w), memory-mapped
+    read-only by each process, so all workers and ranks on a node share one
+    copy in the page cache. The path and a version number sit in a small
+    shared-memory tensor: :meth:`publish` in the main process makes every
+    worker, persistent ones included, reopen the new file on its next sample.
+    """
+
+    _PATH_BYTES = 4096
+
+    def __init__(self):
+        self._version = torch.zeros(1, dtype=torch.int64).share_memory_()
+        self._path = torch.zeros(
+            self._PATH_BYTES, dtype=torch.uint8).share_memory_()
+        self._cache = (0, None)  # this process's (version, memmap)
+
+    def publish(self, path: str) -> None:
+        """Point every process at the maps in ``path`` (call between epochs,
+        while the workers are idle)."""
+        raw = os.path.abspath(path).encode()
+        if len(raw) >= self._PATH_BYTES:
+            raise ValueError(f'weight file path is too long: {path}')
+        self._path.zero_()
+        self._path[:len(raw)] = torch.frombuffer(bytearray(raw), dtype=torch.uint8)
+        self._version += 1
+
+    @property
+    def path(self) -> Optional[str]:
+        """The published file, or None before the first publish."""
+        if int(self._version) == 0:
+            return None
+        raw = bytes(self._path.numpy())
+        return raw[:raw.index(0)].decode()
+
+    def maps(self) -> Optional[np.ndarray]:
+        """The published maps (memory-mapped), or None."""
+        version = int(self._version)
+        if version == 0:
+            return None
+        if self._cache[0] != version:
+            self._cache = (version, np.load(self.path, mmap_mode='r'))
+        return self._cache[1]
+
+    def __getstate__(self):
+        # Workers get the shared tensors, never another process's memmap.
+        state = self.__dict__.copy()
+        state['_cache'] = (0, None)
+        return state
+
+
+@TRANSFORMS.register_module()
+class LoadFAMTWeights(BaseTransform):
+    """Add this image's per-patch FAMT weights, following crops and flips.
+
+    Looks up the weight map of ``results['sample_idx']`` in its
+    :class:`FAMTWeightStore` (filled by ``FAMTHook``), restricts it to the
+    view recorded by :class:`FAMTRandomResizedCrop` / :class:`FAMTRandomFlip`
+    and averages it over each output patch. Before the first refresh (the
+    warm-up) the weights are uniform. Put it after the geometric transforms
+    and pack it with ``PackInputs(algorithm_keys=['famt_weights'])``.
+
+    Added key: ``famt_weights``, float32 tensor (H / p, W / p).
+
+    Args:
+        patch_size (int): the model's patch size in pixels.
+    """
+
+    def __init__(self, patch_size: int = 16):
+        if int(patch_size) != patch_size or patch_size < 1:
+            raise ValueError(
+                f'patch_size must be a positive integer, got {patch_size}')
+        self.patch_size = int(patch_size)
+        self.store = FAMTWeightStore()
+
+    def transform(self, results: dict) -> dict:
+        h, w = results['img'].shape[:2]
+        p = self.patch_size
+        if h % p or w % p:
+            raise ValueError(f'image size {(h, w)} is not divisible by '
+                             f'patch_size={p}; resize or crop to a multiple')
+        grid = (h // p, w // p)
+        maps = self.store.maps()
+        if maps is None:
+            weights = np.ones(grid, dtype=np.float32)
+        else:
+            if 'sample_idx' not in results:
+                raise KeyError(
+                    "LoadFAMTWeights needs results['sample_idx'], which "
+                    "mmengine's BaseDataset.get_data_info adds; use a data "
+                    'set derived from mmengine.dataset.BaseDataset')
+            idx = results['sample_idx']
+            if not 0 <= idx < len(maps):
+                raise IndexError(
+                    f'sample_idx {idx} is outside the weight file '
+                    f'{self.store.path}, which holds {len(maps)} maps')
+            weights = pool_view(maps[idx], results.get(VIEW_KEY, _FULL_VIEW),
+                                grid)
+        results[WEIGHTS_KEY] = torch.from_numpy(weights)
+        return results
+
+    def __repr__(self):
+        return f'{type(self).__name__}(patch_size={self.patch_size})'
+
+
+@TRANSFORMS.register_module()
+class FAMTRandomResizedCrop(RandomResizedCrop):
+    """:class:`mmpretrain.datasets.RandomResizedCrop` that records its crop
+    in ``results['famt_view']`` so the FAMT weights follow it. Same args."""
+
+    def transform(self, results: dict) -> dict:
+        size = results['img'].shape[:2]
+        with cache_random_params(self):
+            # The cached draw is the one super().transform uses below.
+            top, left, height, width = self.rand_crop_params(results['img'])
+            results = super().transform(results)
+        results[VIEW_KEY] = crop_view(
+            results.get(VIEW_KEY, _FULL_VIEW),
+            (left, top, left + width, top + height), size)
+        return results
+
+
+@TRANSFORMS.register_module()
+class FAMTRandomFlip(RandomFlip):
+    """:class:`mmcv.transforms.RandomFlip` that records its flip in
+    ``results['famt_view']`` so the FAMT weights follow it. Same args."""
+
+    def transform(self, results: dict) -> dict:
+        results = super().transform(results)
+        if results.get('flip'):
+            results[VIEW_KEY] = flip_view(
+                results.get(VIEW_KEY, _FULL_VIEW), results['flip_direction'])
+        return results
+
+
+def find_weight_loader(dataset) -> LoadFAMTWeights:
+    """The :class:`LoadFAMTWeights` in a data set's pipeline (wrappers such
+    as RepeatDataset are looked through)."""
+    inner = dataset
+    while not hasattr(inner, 'pipeline') and hasattr(inner, 'dataset'):
+        inner = inner.dataset
+    transforms: Sequence = getattr(getattr(inner, 'pipeline', None),
+                                   'transforms', [])
+    for t in transforms:
+        if isinstance(t, LoadFAMTWeights):
+            return t
+    raise ValueError(
+        f'the training pipeline of {type(dataset).__name__} has no '
+        'LoadFAMTWeights; add dict(type="LoadFAMTWeights", patch_size=...) '
+        'after the crop and flip (use FAMTRandomResizedCrop and '
+        'FAMTRandomFlip) and pack it with '
+        'PackInputs(algorithm_keys=["famt_weights"])')

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Install everything famt-mm needs into a virtual environment, idempotently.
+#
+#   bash tools/setup.sh            # creates ./.venv (FAMT_VENV=... to change)
+#
+# torch 2.14.1 + torchvision 0.29.1, mmcv 2.1.0 with its compiled ops (built
+# here from the sdist: PyPI has no wheel for this torch), mmengine, mmpretrain,
+# mmdet, mmsegmentation, pycocotools, lvis, openmim and famt-mm itself.
+# A second run checks the environment and returns in seconds.
+#
+# Environment:
+#   FAMT_VENV      virtual environment to create or update (default: .venv)
+#   FAMT_CACHE     where built mmcv wheels are kept (default: ~/.cache/famt-mm)
+#   PYTHON         interpreter for a new venv (default: python3.11, python3)
+#   FORCE_CUDA=1, TORCH_CUDA_ARCH_LIST  build mmcv's CUDA ops (automatic when
+#                  torch sees a GPU); needs nvcc matching torch's CUDA
+#   MAX_JOBS       parallel compile jobs for mmcv (default: number of cores)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+VENV=${FAMT_VENV:-$ROOT/.venv}
+CACHE=${FAMT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/famt-mm}
+TORCH_SPEC="torch==2.14.1 torchvision==0.29.1"
+MMCV_VERSION=2.1.0
+# mmengine, openmim and mmcv's setup.py import pkg_resources: setuptools 82
+# removed it, and from 80.9 every import prints a UserWarning.
+BUILD_TOOLS="setuptools>=64,<80.9 wheel ninja psutil"
+
+log() { printf '[setup] %s\n' "$*"; }
+
+if [ -z "${PYTHON:-}" ]; then
+    PYTHON=$(command -v python3.11 || command -v python3)
+fi
+if [ ! -x "$VENV/bin/python" ]; then
+    log "creating virtual environment $VENV"
+    "$PYTHON" -m venv "$VENV"
+fi
+PY="$VENV/bin/python"
+PIP="$PY -m pip --disable-pip-version-check"
+
+# Fast path: nothing changed since the last successful run.
+STAMP="$VENV/.famt-setup-stamp"
+FINGERPRINT=$(cat "$ROOT/tools/setup.sh" "$ROOT/requirements.txt" \
+    "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1)
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$FINGERPRINT" ] \
+    && "$PY" "$ROOT/tools/check_env.py" --quiet 2>/dev/null; then
+    log "environment $VENV is up to date"
+    exit 0
+fi
+
+log "installing $TORCH_SPEC and build tools"
+$PIP install -q $TORCH_SPEC $BUILD_TOOLS
+
+mmcv_ops_work() {
+    # The wheel cache keys a build by the sdist, not by the torch it was
+    # compiled against: a wheel built for another torch installs, then fails
+    # when mmcv._ext loads. So test the ops, not the install.
+    "$PY" - <<'EOF' 2>/dev/null
+import mmcv, torch
+from mmcv.ops import nms, roi_align
+assert mmcv.__version__ == '2.1.0', mmcv.__version__
+boxes = torch.tensor([[0., 0., 10., 10.], [1., 1., 10., 10.]])
+nms(boxes, torch.tensor([0.9, 0.8]), 0.5)
+EOF
+}
+
+# Wheels are kept per torch build and CUDA flavour.
+WANT_CUDA=$("$PY" -c "import os, torch; print(int(torch.cuda.is_available() or os.getenv('FORCE_CUDA') == '1'))")
+TORCH_TAG=$("$PY" -c "import torch; print(torch.__version__.replace('+', '-'))")
+WHEEL_DIR="$CACHE/wheels/mmcv-$MMCV_VERSION-torch$TORCH_TAG-cuda$WANT_CUDA-${TORCH_CUDA_ARCH_LIST:-default}"
+WHEEL_DIR=${WHEEL_DIR// /_}
+
+if mmcv_ops_work; then
+    log "mmcv $MMCV_VERSION with ops already works"
+else
+    wheel=$(ls "$WHEEL_DIR"/mmcv-*.whl 2>/dev/null | head -n1 || true)
+    if [ -n "$wheel" ]; then
+        log "installing cached $wheel"
+        $PIP install -q --force-reinstall --no-deps "$wheel"
+    fi
+    if ! mmcv_ops_work; then
+        log "building mmcv $MMCV_VERSION with ops (about 25 min on 2 cores)"
+        BUILD=$(mktemp -d)
+        trap 'rm -rf "$BUILD"' EXIT
+        # PyPI has only the sdist; its setup.py imports torch and
+        # pkg_resources, so no build isolation.
+        $PIP download -q --no-deps --no-binary :all: --no-build-isolation \
+            "mmcv==$MMCV_VERSION" -d "$BUILD"
+        tar -xzf "$BUILD/mmcv-$MMCV_VERSION.tar.gz" -C "$BUILD"
+        SRC="$BUILD/mmcv-$MMCV_VERSION"
+        # mmcv 2.1.0 forces -std=c++17; torch >= 2.10 headers stop with
+        # "#error C++20 or later compatible compiler is required to use ATen".
+        sed -i 's/-std=c++17/-std=c++20/g' "$SRC/setup.py"
+        mkdir -p "$WHEEL_DIR"
+        if [ "$WANT_CUDA" = 1 ]; then export FORCE_CUDA=1; fi
+        MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
+            $PIP wheel -q --no-build-isolation --no-deps -w "$BUILD/dist" "$SRC"
+        mv "$BUILD"/dist/mmcv-*.whl "$WHEEL_DIR/"
+        $PIP install -q --force-reinstall --no-deps "$WHEEL_DIR"/mmcv-*.whl
+        mmcv_ops_work || { log "mmcv ops still fail to load after the build"; exit 1; }
+    fi
+fi
+
+log "installing the OpenMMLab stack and famt-mm"
+# mmcv is already installed; requirements.txt lists the rest. openmim
+# depends on opendatalab -> openxlab, which pins setuptools~=60.2, requests,
+# rich and tqdm to 2023 releases; `mim train/test/search` need neither, so
+# openmim goes in without dependencies and its runtime needs are listed in
+# requirements.txt.
+$PIP install -q "mmcv==$MMCV_VERSION" -r "$ROOT/requirements.txt"
+$PIP install -q --no-deps "openmim==0.3.9"
+$PIP install -q --no-deps --no-build-isolation -e "$ROOT"
+
+"$PY" "$ROOT/tools/check_env.py"
+echo "$FINGERPRINT" > "$STAMP"
+log "done: activate with 'source $VENV/bin/activate'"
