@@ -11,6 +11,7 @@ from .masking import FAMTMaskGenerator, mask_counts, split_ids
 from .models import FAMTMAE, FAMTMAEPretrainDecoder, FAMTMAEViT
 from .transforms import (FAMTRandomFlip, FAMTRandomResizedCrop,
                          LoadFAMTWeights)
+from . import visualization
 from .version import __version__
 
 __all__ = [

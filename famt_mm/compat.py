@@ -7,8 +7,9 @@ detection side (``famt_mm.det``), which is where LVIS is used.
 
 1. torch >= 2.6 loads with ``weights_only=True``, and MMEngine 0.10.7's
    checkpoints hold objects that the safe unpickler refuses (the message
-   hub's ``HistoryBuffer``, NumPy arrays and scalars). They are added to
-   torch's allowlist, so checkpoints still load with the safe unpickler.
+   hub's ``HistoryBuffer`` and its statistic methods, NumPy arrays and
+   scalars). Exactly those are added to torch's allowlist, so checkpoints
+   still load with the safe unpickler.
 2. setuptools >= 82 has no ``pkg_resources``, which MMEngine uses to find
    installed packages (``mmpretrain::`` base configs). Where it is missing,
    the two lookups fall back to ``importlib.metadata``.
@@ -20,10 +21,22 @@ import importlib
 import importlib.metadata
 import importlib.util
 import os.path as osp
+import pickle
 import types
 
 import numpy as np
 import torch
+
+
+def _history_buffer_getattr(obj, name):
+    """The one ``getattr`` MMEngine checkpoints need: a HistoryBuffer
+    statistic method (pickled inside the message hub). Anything else is
+    refused, so allowing it does not open attribute access in general."""
+    from mmengine.logging import HistoryBuffer
+    if obj is HistoryBuffer and name in HistoryBuffer._statistics_methods:
+        return getattr(obj, name)
+    raise pickle.UnpicklingError(
+        f'refusing getattr({obj!r}, {name!r}) while loading a checkpoint')
 
 
 def mmengine_checkpoint_globals() -> list:
@@ -37,7 +50,7 @@ def mmengine_checkpoint_globals() -> list:
     ]
     return [
         HistoryBuffer, multiarray._reconstruct, multiarray.scalar, np.ndarray,
-        np.dtype, *dtype_classes
+        np.dtype, *dtype_classes, (_history_buffer_getattr, 'builtins.getattr')
     ]
 
 

@@ -22,6 +22,9 @@ from .transforms import LoadFAMTWeights, find_weight_loader
 from .weights import FREQUENCY_SOURCES, FUSION_MODES
 
 WEIGHTS_SUBDIR = 'famt_weights'
+# 'random' never refreshes: the warm-up's random masking throughout, i.e.
+# the MAE / SimMIM baseline through the same code path.
+MODES = FUSION_MODES + ('random', )
 
 
 def weights_path(directory: str, epoch: int) -> str:
@@ -73,6 +76,22 @@ def _epochs(value: Union[int, float], max_epochs: int, name: str) -> int:
     return int(value)
 
 
+def refresh_transforms(train_transforms, input_hw) -> list:
+    """The un-augmented view of the refresh pass: the training pipeline's
+    loading transforms, a resize of the whole image to the model input size
+    (no crop, no flip), and packing."""
+    loading = [
+        t for t in train_transforms if type(t).__name__.startswith('Load')
+        and not isinstance(t, LoadFAMTWeights)
+    ]
+    return loading + [
+        TRANSFORMS.build(
+            dict(type='Resize', scale=(input_hw[1], input_hw[0]),
+                 interpolation='bicubic', backend='pillow')),
+        TRANSFORMS.build(dict(type='PackInputs'))
+    ]
+
+
 def base_dataset(dataset):
     """The data set whose indices are ``sample_idx`` (wrappers such as
     RepeatDataset removed)."""
@@ -106,13 +125,15 @@ class FAMTHook(Hook):
     it, so a resumed run continues with the weights it had.
 
     Args:
+        mode (str): 'famt' (attention x frequency, default), 'attention'
+            (AMT), 'frequency', 'sum' (weighted sum) or 'random' (no
+            refresh: random masking throughout, the baseline). This one key
+            switches a config between random, AMT and FAMT.
         warmup_epochs (int | float): epochs of random masking before the
             first refresh; a float is a fraction of ``max_epochs``.
             Defaults to 0.1.
         interval (int | float): epochs between refreshes; a float is a
             fraction of ``max_epochs``. Defaults to 0.1.
-        fusion (str): 'famt' (attention x frequency), 'attention' (AMT),
-            'frequency' or 'sum'. Defaults to 'famt'.
         frequency_source (str): 'feature' or 'image'. Defaults to 'feature'.
         cutoff (float): Gaussian low-pass sigma, cycles per patch.
         batch_size (int, optional): refresh batch size; defaults to the
@@ -129,18 +150,17 @@ class FAMTHook(Hook):
     priority = 'NORMAL'
 
     def __init__(self,
+                 mode: str = 'famt',
                  warmup_epochs: Union[int, float] = 0.1,
                  interval: Union[int, float] = 0.1,
-                 fusion: str = 'famt',
                  frequency_source: str = 'feature',
                  cutoff: float = 0.25,
                  batch_size: Optional[int] = None,
                  num_workers: Optional[int] = None,
                  refresh_pipeline: Optional[Sequence[dict]] = None,
                  max_keep_weights: int = -1):
-        if fusion not in FUSION_MODES:
-            raise ValueError(
-                f'fusion {fusion!r} is not one of {FUSION_MODES}')
+        if mode not in MODES:
+            raise ValueError(f'mode {mode!r} is not one of {MODES}')
         if frequency_source not in FREQUENCY_SOURCES:
             raise ValueError(f'frequency_source {frequency_source!r} is not '
                              f'one of {FREQUENCY_SOURCES}')
@@ -151,7 +171,7 @@ class FAMTHook(Hook):
                              f'>= 1, got {max_keep_weights}')
         self.warmup_epochs = warmup_epochs
         self.interval = interval
-        self.fusion = fusion
+        self.mode = mode
         self.frequency_source = frequency_source
         self.cutoff = cutoff
         self.batch_size = batch_size
@@ -182,8 +202,11 @@ class FAMTHook(Hook):
                                'warmup_epochs')
         self._interval = max(
             1, _epochs(self.interval, max_epochs, 'interval'))
-        self.schedule = refresh_schedule(self._warmup, self._interval,
-                                         max_epochs)
+        if self.mode == 'random':
+            self._warmup, self.schedule = max_epochs, []
+        else:
+            self.schedule = refresh_schedule(self._warmup, self._interval,
+                                             max_epochs)
         self.dataset = base_dataset(runner.train_dataloader.dataset)
         self.loader_transform: LoadFAMTWeights = find_weight_loader(
             self.dataset)
@@ -192,9 +215,10 @@ class FAMTHook(Hook):
         self.directory = osp.join(runner.work_dir, WEIGHTS_SUBDIR)
         os.makedirs(self.directory, exist_ok=True)
         runner.logger.info(
-            f'FAMT: random masking for {self._warmup} epochs, then weights '
-            f'refreshed before epochs {self.schedule} ({self.fusion} fusion, '
-            f'{self.frequency_source} frequency cue)')
+            f'FAMT ({self.mode}): random masking for {self._warmup} epochs'
+            + (f', then weights refreshed before epochs {self.schedule} '
+               f'({self.frequency_source} frequency cue)'
+               if self.schedule else ''))
         if runner.epoch > 0:
             self._restore(runner)
 
@@ -243,13 +267,22 @@ class FAMTHook(Hook):
         self._checkpoint_state = checkpoint.get('famt')
 
     # ------------------------------------------------------------ refresh
-    def _refresh_loader(self, runner) -> DataLoader:
+    def refresh_dataset(self):
+        """The training set (shallow copy) with the refresh pipeline."""
         dataset = copy.copy(self.dataset)
-        dataset.pipeline = Compose([
-            TRANSFORMS.build(t) if isinstance(t, dict) else t
-            for t in self._refresh_transforms(runner)
-        ])
+        if self.refresh_pipeline is not None:
+            transforms = [TRANSFORMS.build(t) for t in self.refresh_pipeline]
+        else:
+            patch = self.loader_transform.patch_size
+            transforms = refresh_transforms(
+                self.dataset.pipeline.transforms,
+                (self.grid[0] * patch, self.grid[1] * patch))
+        dataset.pipeline = Compose(transforms)
+        return dataset
+
+    def _refresh_loader(self, runner) -> DataLoader:
         rank, world_size = get_dist_info()
+        dataset = self.refresh_dataset()
         shard = Subset(dataset, range(rank, len(dataset), world_size))
         train_loader = runner.train_dataloader
         return DataLoader(
@@ -259,22 +292,6 @@ class FAMTHook(Hook):
                          if self.num_workers is None else self.num_workers),
             shuffle=False,
             collate_fn=default_collate)
-
-    def _refresh_transforms(self, runner) -> list:
-        if self.refresh_pipeline is not None:
-            return copy.deepcopy(list(self.refresh_pipeline))
-        loading = [
-            t for t in self.dataset.pipeline.transforms
-            if type(t).__name__.startswith('Load')
-            and not isinstance(t, LoadFAMTWeights)
-        ]
-        patch = self.loader_transform.patch_size
-        size = (self.grid[1] * patch, self.grid[0] * patch)
-        return loading + [
-            dict(type='Resize', scale=size, interpolation='bicubic',
-                 backend='pillow'),
-            dict(type='PackInputs')
-        ]
 
     @torch.no_grad()
     def _compute_shard(self, runner):
@@ -291,7 +308,7 @@ class FAMTHook(Hook):
                 data = model.data_preprocessor(batch, False)
                 with autocast(enabled=amp):
                     out = famt_weights(model.backbone, data['inputs'],
-                                       self.fusion, self.frequency_source,
+                                       self.mode, self.frequency_source,
                                        self.cutoff)
                 fused.append(out['fused'].half().cpu())
                 for name, w in out.items():
@@ -300,6 +317,8 @@ class FAMTHook(Hook):
                     progress.update()
         finally:
             model.train(was_training)
+        if progress is not None:
+            print(flush=True)  # end the progress bar's line
         grid = self.grid
         fused = (torch.cat(fused) if fused else torch.zeros(0, *grid).half())
         return fused, {k: torch.cat(v) for k, v in stats.items() if v}

@@ -14,7 +14,7 @@ from typing import Optional, Sequence
 import numpy as np
 import torch
 from mmcv.transforms import BaseTransform, RandomFlip
-from mmcv.transforms.utils import cache_random_params
+from mmcv.transforms.utils import cache_randomness
 from mmpretrain.datasets.transforms import RandomResizedCrop
 from mmpretrain.registry import TRANSFORMS
 
@@ -193,12 +193,19 @@ class FAMTRandomResizedCrop(RandomResizedCrop):
     """:class:`mmpretrain.datasets.RandomResizedCrop` that records its crop
     in ``results['famt_view']`` so the FAMT weights follow it. Same args."""
 
+    @cache_randomness
+    def rand_crop_params(self, img: np.ndarray):
+        # Keep the draw that super().transform is about to use. (mmcv's
+        # cache_random_params cannot be used here: RandomResizedCrop lists
+        # this method twice in _methods_with_randomness, so every use of
+        # the context nests one more wrapper until recursion overflows.)
+        self._last_crop = super().rand_crop_params(img)
+        return self._last_crop
+
     def transform(self, results: dict) -> dict:
         size = results['img'].shape[:2]
-        with cache_random_params(self):
-            # The cached draw is the one super().transform uses below.
-            top, left, height, width = self.rand_crop_params(results['img'])
-            results = super().transform(results)
+        results = super().transform(results)
+        top, left, height, width = self._last_crop
         results[VIEW_KEY] = crop_view(
             results.get(VIEW_KEY, _FULL_VIEW),
             (left, top, left + width, top + height), size)
