@@ -16,6 +16,12 @@ detection side (``famt_mm.det``), which is where LVIS is used.
 3. ``lvis`` 0.5.3 uses ``np.float`` (removed in NumPy 1.24) in
    ``LVISEval.accumulate``; ``lvis.eval`` gets a NumPy view that still has
    it, and nothing else changes.
+4. MMEngine's ``pytorch`` launcher calls ``torch.cuda.set_device``
+   unconditionally and its DDP wrapper always
+   passes ``device_ids=[LOCAL_RANK]``; both fail on a machine without GPUs.
+   There, the process group is initialised without ``set_device`` (``nccl``,
+   which needs GPUs, falls back to ``gloo`` with a warning) and CPU modules
+   are wrapped without ``device_ids``. Machines with GPUs are untouched.
 """
 import importlib
 import importlib.metadata
@@ -23,6 +29,7 @@ import importlib.util
 import os.path as osp
 import pickle
 import types
+import warnings
 
 import numpy as np
 import torch
@@ -33,7 +40,11 @@ def _history_buffer_getattr(obj, name):
     statistic method (pickled inside the message hub). Anything else is
     refused, so allowing it does not open attribute access in general."""
     from mmengine.logging import HistoryBuffer
-    if obj is HistoryBuffer and name in HistoryBuffer._statistics_methods:
+    # The four that HistoryBuffer.__init__ registers, and any added with
+    # HistoryBuffer.register_statistics.
+    allowed = {'min', 'max', 'mean', 'current',
+               *HistoryBuffer._statistics_methods}
+    if obj is HistoryBuffer and name in allowed:
         return getattr(obj, name)
     raise pickle.UnpicklingError(
         f'refusing getattr({obj!r}, {name!r}) while loading a checkpoint')
@@ -109,5 +120,42 @@ def lvis_numpy2() -> None:
         lvis_eval.np = numpy_view
 
 
+def _on_cpu_only() -> bool:
+    from mmengine.device import get_device
+    return get_device() == 'cpu'
+
+
+def cpu_distributed() -> None:
+    """Let MMEngine's launchers and DDP wrapper run on CPU-only machines."""
+    import mmengine.dist.utils as dist_utils
+    from mmengine.model import MMDistributedDataParallel
+    if getattr(dist_utils, '_famt_cpu_patch', False):
+        return
+    dist_utils._famt_cpu_patch = True
+
+    init_pytorch = dist_utils._init_dist_pytorch
+
+    def _init_dist_pytorch(backend, init_backend='torch', **kwargs):
+        if not _on_cpu_only() or init_backend != 'torch':
+            return init_pytorch(backend, init_backend=init_backend, **kwargs)
+        if backend == 'nccl':
+            warnings.warn('no GPU: using the gloo backend instead of nccl')
+            backend = 'gloo'
+        torch.distributed.init_process_group(backend=backend, **kwargs)
+
+    dist_utils._init_dist_pytorch = _init_dist_pytorch
+
+    ddp_init = MMDistributedDataParallel.__init__
+
+    def __init__(self, module, detect_anomalous_params=False, **kwargs):
+        params = list(module.parameters())
+        if params and params[0].device.type == 'cpu':
+            kwargs.pop('device_ids', None)  # torch refuses them for CPU
+        ddp_init(self, module, detect_anomalous_params, **kwargs)
+
+    MMDistributedDataParallel.__init__ = __init__
+
+
 allow_mmengine_checkpoints()
 mmengine_without_pkg_resources()
+cpu_distributed()

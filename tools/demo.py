@@ -10,49 +10,22 @@ for a few photos, the attention, frequency and fused weights and the
 sampled masked / thrown / visible patches.
 """
 import argparse
-import os
 import os.path as osp
 import sys
 import time
-import warnings
 
-import numpy as np
 from mmengine.config import Config, DictAction
 from mmengine.dataset import default_collate
 from mmengine.runner import Runner
 
 import famt_mm  # noqa: F401  registers the components
 from famt_mm.hooks import FAMTHook
+from famt_mm.photos import write_photos
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = osp.join(ROOT, 'configs', 'pretrain',
                   'famt-mae_vit-mini-p8_1xb32-coslr-30e_photos-64px.py')
-# Colour and grey photographs bundled with scikit-image (no download).
-PHOTOS = ('astronaut', 'chelsea', 'coffee', 'rocket', 'hubble_deep_field',
-          'immunohistochemistry', 'retina', 'camera', 'clock', 'coins',
-          'moon', 'horse', 'page', 'text', 'brick', 'gravel')
 SHOWN = ('astronaut', 'chelsea', 'coffee', 'rocket')
-
-
-def write_photos(out_dir: str, longest_side: int = 192) -> list:
-    """Save scikit-image's sample photos as PNGs; return their paths."""
-    import skimage.data
-    from PIL import Image
-    os.makedirs(out_dir, exist_ok=True)
-    paths = []
-    for name in PHOTOS:
-        path = osp.join(out_dir, f'{name}.png')
-        if not osp.isfile(path):
-            with warnings.catch_warnings():
-                warnings.simplefilter('ignore')
-                image = np.asarray(getattr(skimage.data, name)())
-            if image.dtype != np.uint8:  # boolean silhouettes
-                image = (image > 0).astype(np.uint8) * 255
-            img = Image.fromarray(image).convert('RGB')
-            img.thumbnail((longest_side, longest_side), Image.BICUBIC)
-            img.save(path)
-        paths.append(path)
-    return paths
 
 
 def famt_hook(runner) -> FAMTHook:

@@ -1,0 +1,93 @@
+"""Shared fixtures: real photos, the shared data sets, tiny project configs."""
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+SHARED_DATA = os.environ.get('FAMT_SHARED_DATA',
+                             osp.join(ROOT, '..', 'shared', 'data'))
+DATA_CACHE = os.environ.get(
+    'FAMT_DATA_CACHE',
+    osp.join(os.environ.get('XDG_CACHE_HOME', osp.expanduser('~/.cache')),
+             'famt-mm', 'data'))
+CONFIGS = osp.join(ROOT, 'configs')
+
+# A ViT small enough for 2 CPU cores: 32x32 images, patch 4, 8x8 grid.
+TINY_ARCH = dict(
+    _delete_=True,
+    embed_dims=32,
+    num_layers=2,
+    num_heads=2,
+    feedforward_channels=64)
+
+
+@pytest.fixture(scope='session')
+def photos_dir(tmp_path_factory):
+    """The 16 photos scikit-image ships, as PNG files."""
+    from famt_mm.photos import write_photos
+    out = tmp_path_factory.mktemp('photos')
+    write_photos(str(out), longest_side=96)
+    return str(out)
+
+
+def shared_dataset(name: str) -> str:
+    """Unpack ``../shared/data/<name>.tar.gz`` once into the data cache and
+    return its folder; skip the test when the archive is absent."""
+    archive = osp.join(SHARED_DATA, f'{name}.tar.gz')
+    if not osp.isfile(archive):
+        pytest.skip(f'{archive} is absent: this test needs the shared data '
+                    f'set {name!r} (see ../shared/data/README.md)')
+    target = osp.join(DATA_CACHE, name)
+    if not osp.isfile(osp.join(target, '.complete')):
+        subprocess.run([
+            sys.executable,
+            osp.join(SHARED_DATA, 'unpack.py'), DATA_CACHE, name
+        ], check=True, capture_output=True)
+    return target
+
+
+def tiny_famt_mae_cfg(work_dir, data_root, *, config=None, epochs=3,
+                      warmup=1, interval=1, batch_size=8, times=2,
+                      num_workers=0, mode=None):
+    """The project's CIFAR 32-px FAMT-MAE config, shrunk for CPU tests:
+    the tiny ViT above, the photos (or any image folder) as data."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(config or osp.join(
+        CONFIGS, 'pretrain',
+        'famt-mae_vit-tiny-p4_1xb256-coslr-200e_cifar10-32px.py'))
+    cfg.work_dir = str(work_dir)
+    cfg.model.backbone.arch = TINY_ARCH
+    cfg.model.neck.update(embed_dim=32, decoder_embed_dim=32,
+                          decoder_depth=1, decoder_num_heads=2)
+    pipeline = [dict(type='LoadImageFromFile')] + [
+        t for t in cfg.train_dataloader.dataset.pipeline
+    ]
+    cfg.data_preprocessor.to_rgb = True
+    cfg.train_dataloader = dict(
+        batch_size=batch_size,
+        num_workers=num_workers,
+        persistent_workers=num_workers > 0,
+        sampler=dict(type='DefaultSampler', shuffle=True),
+        collate_fn=dict(type='default_collate'),
+        dataset=dict(
+            type='RepeatDataset',
+            times=times,
+            dataset=dict(
+                type='CustomDataset',
+                data_root=data_root,
+                with_label=False,
+                pipeline=pipeline)))
+    cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=epochs)
+    cfg.param_scheduler = []
+    cfg.optim_wrapper.optimizer.lr = 1e-3
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=1)
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
+    cfg.custom_hooks[0].update(warmup_epochs=warmup, interval=interval)
+    if mode is not None:
+        cfg.custom_hooks[0].mode = mode
+    cfg.randomness = dict(seed=0)
+    cfg.log_level = 'WARNING'
+    return cfg

@@ -1,0 +1,68 @@
+"""FAMTHook under DDP: 2 CPU processes (gloo) end with identical, complete
+weights, equal to a single-process refresh with the same model."""
+import os
+import os.path as osp
+import socket
+
+import numpy as np
+import torch
+import torch.multiprocessing as mp
+
+from .conftest import tiny_famt_mae_cfg
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def worker(rank, world_size, port, work_dir, photos_dir):
+    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port),
+                      RANK=str(rank), LOCAL_RANK=str(rank),
+                      WORLD_SIZE=str(world_size))
+    from mmengine.runner import Runner
+
+    import famt_mm  # noqa: F401
+    from famt_mm.hooks import FAMTHook
+    # 15 photos: the two shards differ in size (8 and 7).
+    cfg = tiny_famt_mae_cfg(work_dir, photos_dir, epochs=3, warmup=2,
+                            interval=5)
+    cfg.train_dataloader.dataset.dataset.indices = 15
+    cfg.launcher = 'pytorch'
+    cfg.env_cfg = dict(dist_cfg=dict(backend='gloo'))
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    hook = next(h for h in runner.hooks if isinstance(h, FAMTHook))
+    maps = np.array(hook.loader_transform.store.maps())
+    np.save(osp.join(work_dir, f'rank{rank}.npy'), maps)
+    with open(osp.join(work_dir, f'rank{rank}.phase'), 'w') as f:
+        f.write(runner.model.module.mask_phase)
+
+
+def test_ddp_two_cpu_ranks_share_complete_weights(tmp_path, photos_dir):
+    mp.spawn(worker, args=(2, free_port(), str(tmp_path), photos_dir),
+             nprocs=2, join=True)
+    rank0 = np.load(tmp_path / 'rank0.npy')
+    rank1 = np.load(tmp_path / 'rank1.npy')
+    assert rank0.shape == (15, 8, 8)
+    np.testing.assert_array_equal(rank0, rank1)
+    assert (tmp_path / 'rank1.phase').read_text() == 'famt'
+    # Every image got its own weights, in data set order: recompute them
+    # in one process from the checkpoint the refresh used (after epoch 2).
+    from mmengine.runner import Runner
+
+    from famt_mm.hooks import FAMTHook
+    cfg = tiny_famt_mae_cfg(tmp_path / 'single', photos_dir, epochs=3,
+                            warmup=2, interval=5)
+    cfg.train_dataloader.dataset.dataset.indices = 15
+    cfg.load_from = str(tmp_path / 'epoch_2.pth')
+    cfg.train_cfg.max_epochs = 0  # set everything up, train nothing
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    hook = next(h for h in runner.hooks if isinstance(h, FAMTHook))
+    hook._refresh(runner, 2)
+    single = np.load(tmp_path / 'single' / 'famt_weights' / 'epoch_2.npy')
+    np.testing.assert_allclose(single.astype(np.float32),
+                               rank0.astype(np.float32), atol=2e-3)
+    assert not np.allclose(rank0[0], rank0[1])

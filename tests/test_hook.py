@@ -1,0 +1,174 @@
+"""FAMTHook on real runs: schedule, workers, resume, loss."""
+import os.path as osp
+
+import numpy as np
+import pytest
+import torch
+from mmengine.hooks import Hook
+from mmengine.runner import Runner
+from mmpretrain.registry import HOOKS
+
+import famt_mm  # noqa: F401
+from famt_mm.hooks import FAMTHook, _epochs, refresh_schedule
+
+from .conftest import tiny_famt_mae_cfg
+
+
+@HOOKS.register_module(force=True)
+class FAMTRecorder(Hook):
+    """Records, per iteration, what the model trains with."""
+    priority = 'LOWEST'
+
+    def before_run(self, runner):
+        self.rows = []
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        famt = next(h for h in runner.hooks if isinstance(h, FAMTHook))
+        weights = torch.stack(
+            [ds.famt_weights for ds in data_batch['data_samples']])
+        self.rows.append(
+            dict(
+                epoch=runner.epoch,
+                phase=runner.model.mask_phase,
+                weights=weights,
+                weights_file=famt.loader_transform.store.path))
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None):
+        self.rows[-1]['loss'] = float(outputs['loss'])
+
+
+def train(cfg):
+    cfg.custom_hooks.append(dict(type='FAMTRecorder'))
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    return runner, next(h for h in runner.hooks
+                        if isinstance(h, FAMTRecorder)).rows
+
+
+def test_schedule_helpers():
+    assert refresh_schedule(40, 40, 400) == [40, 80, 120, 160, 200, 240,
+                                             280, 320, 360]
+    assert _epochs(0.1, 400, 'x') == 40 and _epochs(3, 400, 'x') == 3
+    with pytest.raises(ValueError, match='warmup_epochs .* got 1.5'):
+        _epochs(1.5, 10, 'warmup_epochs')
+    with pytest.raises(ValueError, match="mode 'amt2' is not one of"):
+        FAMTHook(mode='amt2')
+
+
+def test_refresh_epochs_phases_and_persistent_workers(tmp_path, photos_dir):
+    cfg = tiny_famt_mae_cfg(tmp_path, photos_dir, epochs=5, warmup=2,
+                            interval=2, num_workers=2)
+    runner, rows = train(cfg)
+    by_epoch = {r['epoch']: r for r in rows}
+    assert [by_epoch[e]['phase'] for e in range(5)] == [
+        'warmup', 'warmup', 'famt', 'famt', 'famt']
+    weights_dir = osp.join(tmp_path, 'famt_weights')
+    assert osp.isfile(osp.join(weights_dir, 'epoch_2.npy'))
+    assert osp.isfile(osp.join(weights_dir, 'epoch_4.npy'))
+    assert not osp.isfile(osp.join(weights_dir, 'epoch_3.npy'))
+    for row in rows:
+        uniform = bool((row['weights'] == 1).all())
+        # Persistent workers: uniform during warm-up, FAMT weights after.
+        assert uniform == (row['epoch'] < 2)
+        assert row['weights'].min() >= 0 and row['weights'].max() <= 1
+    assert by_epoch[3]['weights_file'].endswith('epoch_2.npy')
+    assert by_epoch[4]['weights_file'].endswith('epoch_4.npy')
+    maps = np.load(osp.join(weights_dir, 'epoch_4.npy'))
+    assert maps.shape == (16, 8, 8) and maps.dtype == np.float16
+    assert np.allclose(maps.reshape(16, -1).max(1), 1)  # normalised
+    ckpt = torch.load(osp.join(tmp_path, 'epoch_5.pth'))  # safe unpickler
+    assert ckpt['famt'] == dict(weights_epoch=4, num_images=16, grid=[8, 8])
+
+
+def test_random_mode_never_refreshes(tmp_path, photos_dir):
+    cfg = tiny_famt_mae_cfg(tmp_path, photos_dir, epochs=2, warmup=0,
+                            mode='random')
+    _, rows = train(cfg)
+    assert {r['phase'] for r in rows} == {'warmup'}
+    assert not osp.exists(osp.join(tmp_path, 'famt_weights', 'epoch_0.npy'))
+
+
+def test_resume_restores_the_weights(tmp_path, photos_dir):
+    full = tiny_famt_mae_cfg(tmp_path / 'full', photos_dir, epochs=4,
+                             warmup=1, interval=2)
+    _, rows_full = train(full)
+    # Interrupted after epoch 2, resumed from its checkpoint.
+    part = tiny_famt_mae_cfg(tmp_path / 'part', photos_dir, epochs=2,
+                             warmup=1, interval=2)
+    train(part)
+    resumed = tiny_famt_mae_cfg(tmp_path / 'part', photos_dir, epochs=4,
+                                warmup=1, interval=2)
+    resumed.resume = True
+    runner, rows_resumed = train(resumed)
+    first = rows_resumed[0]
+    assert first['epoch'] == 2 and first['phase'] == 'famt'
+    assert first['weights_file'] == str(tmp_path / 'part' / 'famt_weights' /
+                                        'epoch_1.npy')
+    # The weights the resumed run trains with are the ones the interrupted
+    # run computed, bit for bit; the uninterrupted run has the same
+    # schedule (its own model, so its own values).
+    np.testing.assert_array_equal(
+        np.load(first['weights_file']),
+        np.load(tmp_path / 'part' / 'famt_weights' / 'epoch_1.npy'))
+    full_epochs = [(r['epoch'], r['phase']) for r in rows_full if
+                   r['epoch'] >= 2]
+    assert [(r['epoch'], r['phase'])
+            for r in rows_resumed] == full_epochs
+    assert osp.isfile(tmp_path / 'part' / 'famt_weights' / 'epoch_3.npy')
+
+
+def test_resume_refuses_a_weight_file_of_another_data_set(
+        tmp_path, photos_dir):
+    train(tiny_famt_mae_cfg(tmp_path, photos_dir, epochs=2, warmup=1))
+    np.save(tmp_path / 'famt_weights' / 'epoch_1.npy',
+            np.ones((10, 8, 8), dtype=np.float16))
+    cfg = tiny_famt_mae_cfg(tmp_path, photos_dir, epochs=3, warmup=1)
+    cfg.resume = True
+    with pytest.raises(ValueError,
+                       match=r'shape \(10, 8, 8\).*needs \(16, 8, 8\)'):
+        train(cfg)
+
+
+def test_resume_without_the_weight_file_recomputes(tmp_path, photos_dir):
+    train(tiny_famt_mae_cfg(tmp_path, photos_dir, epochs=2, warmup=1,
+                            interval=5))
+    (tmp_path / 'famt_weights' / 'epoch_1.npy').unlink()
+    cfg = tiny_famt_mae_cfg(tmp_path, photos_dir, epochs=3, warmup=1,
+                            interval=5)
+    cfg.resume = True
+    _, rows = train(cfg)
+    assert rows[0]['phase'] == 'famt'
+    assert osp.isfile(tmp_path / 'famt_weights' / 'epoch_1.npy')
+
+
+def test_a_few_iterations_lower_the_loss(tmp_path, photos_dir):
+    cfg = tiny_famt_mae_cfg(tmp_path, photos_dir, epochs=8, warmup=2,
+                            interval=2, times=4)
+    _, rows = train(cfg)
+    losses = [r['loss'] for r in rows]
+    assert all(np.isfinite(losses))
+    per_epoch = [np.mean([r['loss'] for r in rows if r['epoch'] == e])
+                 for e in range(8)]
+    assert per_epoch[-1] < 0.8 * per_epoch[0]
+
+
+def test_pipeline_without_weight_loader_fails_clearly(tmp_path, photos_dir):
+    cfg = tiny_famt_mae_cfg(tmp_path, photos_dir)
+    pipeline = cfg.train_dataloader.dataset.dataset.pipeline
+    cfg.train_dataloader.dataset.dataset.pipeline = [
+        t for t in pipeline if t['type'] != 'LoadFAMTWeights'
+    ]
+    with pytest.raises(ValueError, match='has no LoadFAMTWeights'):
+        Runner.from_cfg(cfg).train()
+
+
+def test_hook_on_a_plain_mae_fails_clearly(tmp_path, photos_dir):
+    cfg = tiny_famt_mae_cfg(tmp_path, photos_dir)
+    cfg.model.type = 'MAE'
+    cfg.model.pop('mask_generator')
+    cfg.model.pop('warmup_mask_generator')
+    cfg.model.backbone.type = 'MAEViT'
+    cfg.model.neck.type = 'MAEPretrainDecoder'
+    with pytest.raises(TypeError, match='needs a FAMT algorithm.*got MAE'):
+        Runner.from_cfg(cfg).train()
