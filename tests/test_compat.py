@@ -1,0 +1,124 @@
+"""Each upstream breakage, shown in a clean interpreter, and its fix."""
+import pickle
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from .conftest import ROOT
+
+SAVE_AND_RESUME = '''
+import tempfile, torch, torch.nn as nn
+from mmengine.dataset import DefaultSampler
+from mmengine.model import BaseModel
+from mmengine.runner import Runner
+
+class Model(BaseModel):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(2, 1)
+    def forward(self, x, mode='loss'):
+        return dict(loss=self.fc(x).pow(2).mean())
+
+class Data(torch.utils.data.Dataset):
+    def __len__(self):
+        return 8
+    def __getitem__(self, i):
+        return dict(x=torch.ones(2) * i)
+
+work_dir = tempfile.mkdtemp()
+def run(resume, epochs):
+    runner = Runner(
+        model=Model(), work_dir=work_dir, resume=resume,
+        train_dataloader=dict(
+            dataset=Data(), batch_size=4, num_workers=0,
+            sampler=dict(type=DefaultSampler, shuffle=True),
+            collate_fn=dict(type='default_collate')),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
+        train_cfg=dict(by_epoch=True, max_epochs=epochs),
+        default_hooks=dict(checkpoint=dict(type='CheckpointHook')),
+        randomness=dict(seed=0), log_level='WARNING')
+    runner.train()
+    return runner
+run(False, 1)
+assert run(True, 2).epoch == 2
+print('RESUMED')
+'''
+
+
+def python(code: str):
+    return subprocess.run([sys.executable, '-c', textwrap.dedent(code)],
+                          capture_output=True, text=True, cwd=ROOT)
+
+
+def test_mmengine_resume_under_torch_weights_only_default():
+    broken = python(SAVE_AND_RESUME)
+    assert broken.returncode != 0
+    assert 'HistoryBuffer' in broken.stderr  # the safe unpickler refuses it
+    fixed = python('import famt_mm.compat\n' + SAVE_AND_RESUME)
+    assert fixed.returncode == 0, fixed.stderr[-2000:]
+    assert 'RESUMED' in fixed.stdout
+
+
+def test_checkpoint_getattr_stays_restricted():
+    from mmengine.logging import HistoryBuffer
+
+    from famt_mm.compat import _history_buffer_getattr
+    assert _history_buffer_getattr(HistoryBuffer, 'min') is HistoryBuffer.min
+    with pytest.raises(pickle.UnpicklingError, match='refusing getattr'):
+        _history_buffer_getattr(HistoryBuffer, '__init__')
+    with pytest.raises(pickle.UnpicklingError, match='refusing getattr'):
+        _history_buffer_getattr(object, 'min')
+
+
+# What an environment without pkg_resources looks like to importlib:
+# find_spec returns None and the import raises ModuleNotFoundError.
+BLOCK_PKG_RESOURCES = "import sys; sys.modules['pkg_resources'] = None\n"
+LOAD_PACKAGE_BASE_CONFIG = '''
+from mmengine.config import Config
+cfg = Config.fromfile('configs/pretrain/famt-mae_vit-base-p16_8xb512-amp-coslr-400e_in1k.py')
+print(cfg.model.type, cfg.train_cfg.max_epochs)
+'''
+
+
+def test_package_base_configs_without_pkg_resources():
+    """setuptools >= 82 has no pkg_resources: mmengine cannot resolve
+    ``mmpretrain::`` bases; with famt_mm imported first it can."""
+    broken = python(BLOCK_PKG_RESOURCES + LOAD_PACKAGE_BASE_CONFIG)
+    assert broken.returncode != 0
+    assert 'pkg_resources' in broken.stderr
+    fixed = python(BLOCK_PKG_RESOURCES + 'import famt_mm\n' +
+                   LOAD_PACKAGE_BASE_CONFIG)
+    assert fixed.returncode == 0, fixed.stderr[-2000:]
+    assert fixed.stdout.split()[-2:] == ['FAMTMAE', '400']
+
+
+def test_installed_path_fallback_agrees_with_mmengine():
+    from mmengine.utils import get_installed_path
+
+    from famt_mm.compat import _distribution_path, _is_installed
+    for package in ('mmpretrain', 'mmengine', 'mmcv'):
+        assert _distribution_path(package) == get_installed_path(package)
+    assert _is_installed('mmpretrain')
+    assert not _is_installed('surely-not-a-package-famt')
+
+
+LVIS_ACCUMULATE = '''
+import numpy as np
+from lvis.eval import LVISEval
+ev = LVISEval.__new__(LVISEval)
+print(np.cumsum([[1, 0]], axis=1).astype(dtype=__import__('lvis.eval').eval.np.float))
+'''
+
+
+def test_lvis_np_float():
+    broken = python(LVIS_ACCUMULATE)
+    assert broken.returncode != 0 and "no attribute 'float'" in broken.stderr
+    fixed = python('import famt_mm.compat as c; c.lvis_numpy2()\n' +
+                   LVIS_ACCUMULATE)
+    assert fixed.returncode == 0, fixed.stderr[-2000:]
+    # only lvis.eval sees the alias; numpy itself is untouched
+    check = python('import famt_mm.compat as c, numpy as np; '
+                   'c.lvis_numpy2(); print(hasattr(np, "float"))')
+    assert check.stdout.strip() == 'False'
