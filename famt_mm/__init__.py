@@ -8,7 +8,8 @@ downstream helpers that need mmdet / mmseg are imported on demand.
 from . import compat  # noqa: F401  (first: patches upstream breakages)
 from .hooks import FAMTHook
 from .masking import FAMTMaskGenerator, mask_counts, split_ids
-from .models import FAMTMAE, FAMTMAEPretrainDecoder, FAMTMAEViT
+from .models import (FAMTMAE, FAMTMAEPretrainDecoder, FAMTMAEViT,
+                     FAMTSimMIM, FAMTSimMIMViT)
 from .transforms import (FAMTRandomFlip, FAMTRandomResizedCrop,
                          LoadFAMTWeights)
 from . import visualization
@@ -17,5 +18,6 @@ from .version import __version__
 __all__ = [
     '__version__', 'FAMTHook', 'FAMTMaskGenerator', 'mask_counts',
     'split_ids', 'FAMTMAE', 'FAMTMAEPretrainDecoder', 'FAMTMAEViT',
+    'FAMTSimMIM', 'FAMTSimMIMViT',
     'FAMTRandomFlip', 'FAMTRandomResizedCrop', 'LoadFAMTWeights'
 ]

@@ -1,10 +1,15 @@
-"""Read FAMT's cues out of a ViT: last-layer [CLS] attention and tokens.
+"""Read FAMT's cues out of a backbone: last-layer attention and tokens.
 
-Works on any MMPretrain ``VisionTransformer`` (and subclasses such as
-``MAEViT``), whatever its depth, width, heads, patch or image size. The
-attention row is recomputed from the last layer's ``qkv`` projection
-(MMPretrain's attention uses fused SDPA and never materialises it): one
-query row, so it costs almost nothing.
+- ViT: any MMPretrain ``VisionTransformer`` (``MAEViT``, ``FAMTSimMIMViT``,
+  ...), whatever its depth, width, heads, patch or image size. The [CLS]
+  row is recomputed from the last layer's ``qkv`` projection (MMPretrain's
+  attention uses fused SDPA and never materialises it): one query row, so
+  it costs almost nothing.
+- Swin (``SwinTransformer``, ``SimMIMSwinTransformer``): there is no
+  [CLS], so the cue is the attention each last-stage token *receives*,
+  averaged over the queries of its window. The last stage must be a single
+  window (192 px with window 6, 224 px with window 7), so that every token
+  competes with every other one, as with [CLS].
 """
 import inspect
 
@@ -70,6 +75,51 @@ def vit_cues(backbone, images: torch.Tensor):
 
 
 @torch.no_grad()
+def swin_cues(backbone, images: torch.Tensor):
+    """Last-stage received attention and tokens of a Swin Transformer.
+
+    Returns:
+        tuple: ``received_attn`` (B, heads, N), the mean over queries of
+        each head's attention to every token, ``tokens`` (B, N, C), the last
+        block's output, and the last stage's grid (h, w).
+    """
+    block = backbone.stages[-1].blocks[-1]
+    captured = {}
+    handles = [
+        block.attn.register_forward_pre_hook(
+            lambda m, args: captured.__setitem__('hw', tuple(args[1]))),
+        block.attn.w_msa.softmax.register_forward_hook(
+            lambda m, args, out: captured.__setitem__('attn', out)),
+        block.register_forward_hook(
+            lambda m, args, out: captured.__setitem__('tokens', out)),
+    ]
+    try:
+        _call_unmasked(backbone, images)
+    finally:
+        for h in handles:
+            h.remove()
+    attn = captured['attn']
+    if attn.shape[0] != images.shape[0]:
+        raise ValueError(
+            f'the last Swin stage ({captured["hw"]} tokens) spans '
+            f'{attn.shape[0] // images.shape[0]} windows; FAMT weights need '
+            'it to be one window (e.g. 192 px with window 6, 224 px with '
+            'window 7)')
+    return attn.float().mean(dim=2), captured['tokens'], captured['hw']
+
+
+def backbone_cues(backbone, images: torch.Tensor):
+    """Dispatch to :func:`vit_cues` or :func:`swin_cues`."""
+    if hasattr(backbone, 'layers') and hasattr(backbone, 'cls_token'):
+        return vit_cues(backbone, images)
+    if hasattr(backbone, 'stages'):
+        return swin_cues(backbone, images)
+    raise ValueError(f'FAMT cannot read attention from '
+                     f'{type(backbone).__name__}: it supports MMPretrain '
+                     'VisionTransformer and SwinTransformer backbones')
+
+
+@torch.no_grad()
 def famt_weights(backbone,
                  images: torch.Tensor,
                  fusion: str = 'famt',
@@ -78,7 +128,7 @@ def famt_weights(backbone,
     """Attention, frequency and fused per-patch weights for a batch.
 
     Args:
-        backbone: see :func:`vit_cues`.
+        backbone: see :func:`backbone_cues`.
         images (Tensor): (B, 3, H, W) normalised, un-augmented images.
         fusion (str): see :func:`famt_mm.weights.fuse_weights`.
         frequency_source (str): ``'feature'`` (last-layer patch tokens) or
@@ -89,8 +139,8 @@ def famt_weights(backbone,
         dict: ``attention``, ``frequency``, ``fused``, each (B, h, w) in
         [0, 1].
     """
-    cls_attn, tokens, hw = vit_cues(backbone, images)
-    attn_w = attention_weights(cls_attn)
+    attn, tokens, hw = backbone_cues(backbone, images)
+    attn_w = attention_weights(attn)
     if frequency_source == 'feature':
         freq_w = feature_frequency_weights(tokens, hw, cutoff)
     elif frequency_source == 'image':

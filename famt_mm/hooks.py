@@ -52,7 +52,7 @@ def load_weights(path: str, num_images: int, grid) -> np.ndarray:
     if maps.shape != expected:
         raise ValueError(
             f'FAMT weight file {path} has shape {maps.shape} but the '
-            f'training set needs {expected} (images, patch grid): it was '
+            f'training set needs {expected} (images, weight grid): it was '
             'computed for another data set or model input size')
     return maps
 
@@ -210,7 +210,9 @@ class FAMTHook(Hook):
         self.dataset = base_dataset(runner.train_dataloader.dataset)
         self.loader_transform: LoadFAMTWeights = find_weight_loader(
             self.dataset)
-        self.grid = tuple(model.patch_grid)
+        patch = self.loader_transform.patch_size
+        self.input_hw = tuple(g * patch for g in model.patch_grid)
+        self.grid = self._map_grid(model)
         self.num_images = len(self.dataset)
         self.directory = osp.join(runner.work_dir, WEIGHTS_SUBDIR)
         os.makedirs(self.directory, exist_ok=True)
@@ -273,12 +275,22 @@ class FAMTHook(Hook):
         if self.refresh_pipeline is not None:
             transforms = [TRANSFORMS.build(t) for t in self.refresh_pipeline]
         else:
-            patch = self.loader_transform.patch_size
-            transforms = refresh_transforms(
-                self.dataset.pipeline.transforms,
-                (self.grid[0] * patch, self.grid[1] * patch))
+            transforms = refresh_transforms(self.dataset.pipeline.transforms,
+                                            self.input_hw)
         dataset.pipeline = Compose(transforms)
         return dataset
+
+    def _map_grid(self, model):
+        """Grid of the weight maps (the ViT patch grid; the last stage's
+        grid for Swin), from one dry run at the input size."""
+        was_training = model.training
+        model.eval()
+        try:
+            probe = next(model.parameters()).new_zeros(1, 3, *self.input_hw)
+            out = famt_weights(model.backbone, probe)
+        finally:
+            model.train(was_training)
+        return tuple(out['fused'].shape[1:])
 
     def _refresh_loader(self, runner) -> DataLoader:
         rank, world_size = get_dist_info()

@@ -33,7 +33,9 @@ def attention_weights(cls_attn: torch.Tensor) -> torch.Tensor:
 
     Args:
         cls_attn (Tensor): (B, H, N) CLS->patch attention (the [CLS] row of
-            each head's softmax attention, without its CLS->CLS element).
+            each head's softmax attention, without its CLS->CLS element),
+            or, for backbones without [CLS], the attention each patch
+            receives (see :func:`famt_mm.cues.swin_cues`).
 
     Returns:
         Tensor: (B, N) weights in [0, 1].

@@ -2,7 +2,7 @@
 # minutes. Warm-up 20 epochs, refresh every 20 epochs.
 _base_ = [
     './_base_/models/famt-mae_vit-tiny-p4_32px.py',
-    './_base_/datasets/cifar10_bs256_famt-mae-32px.py',
+    './_base_/datasets/cifar10_bs256_famt-32px.py',
     './_base_/schedules/adamw_coslr-200e_mae-32px.py',
     'mmpretrain::_base_/default_runtime.py',
 ]

@@ -1,6 +1,8 @@
 from .famt_base import FAMTMaskingMixin
 from .mae import FAMTMAE, FAMTMAEPretrainDecoder, FAMTMAEViT
+from .simmim import FAMTSimMIM, FAMTSimMIMViT
 
 __all__ = [
-    'FAMTMaskingMixin', 'FAMTMAE', 'FAMTMAEPretrainDecoder', 'FAMTMAEViT'
+    'FAMTMaskingMixin', 'FAMTMAE', 'FAMTMAEPretrainDecoder', 'FAMTMAEViT',
+    'FAMTSimMIM', 'FAMTSimMIMViT'
 ]

@@ -35,7 +35,7 @@ class FAMTMaskingMixin:
     @property
     def patch_grid(self):
         """(h, w) patch grid of the backbone's input size."""
-        return tuple(self.backbone.patch_resolution)
+        return tuple(self.backbone.patch_embed.init_out_size)
 
     def sample_mask(self, inputs: torch.Tensor,
                     data_samples: List[DataSample]) -> torch.Tensor:

@@ -1,4 +1,4 @@
-# CIFAR-10 at its native 32x32 for FAMT-MAE pretraining.
+# CIFAR-10 at its native 32x32 for FAMT pretraining (MAE and SimMIM).
 # MMPretrain's CIFAR10 reads (and downloads) the python-pickle release.
 dataset_type = 'CIFAR10'
 data_root = 'data/cifar10/'

@@ -1,0 +1,60 @@
+# FAMT-SimMIM, ViT-B/16, ImageNet-1K, 224 px, 200 epochs (the paper's SimMIM
+# setting). Optimiser and schedule are MMPretrain's SimMIM recipe; the
+# backbone is a ViT with a mask token whose encoder drops thrown patches.
+_base_ = 'mmpretrain::simmim/simmim_swin-base-w6_8xb256-amp-coslr-100e_in1k-192px.py'
+custom_imports = dict(imports=['famt_mm'], allow_failed_imports=False)
+
+model = dict(
+    type='FAMTSimMIM',
+    backbone=dict(
+        _delete_=True,
+        type='FAMTSimMIMViT',
+        arch='base',
+        img_size=224,
+        patch_size=16,
+        drop_path_rate=0.1,
+        init_cfg=[
+            dict(type='TruncNormal', layer='Linear', std=0.02, bias=0.),
+            dict(type='Constant', layer='LayerNorm', val=1.0, bias=0.)
+        ]),
+    neck=dict(type='SimMIMLinearDecoder', in_channels=768, encoder_stride=16),
+    head=dict(type='SimMIMHead', patch_size=16),
+    # masks 32x32 blocks (2x2 patches): r=0.44, t=0.26 -> 30% visible
+    mask_generator=dict(
+        type='FAMTMaskGenerator', mask_ratio=0.44, throw_ratio=0.26,
+        mask_unit=2),
+    # warm-up: SimMIM's random masking, r=0.6, nothing thrown
+    warmup_mask_generator=dict(
+        type='FAMTMaskGenerator', mask_ratio=0.6, throw_ratio=0.0,
+        mask_unit=2))
+
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='FAMTRandomResizedCrop', scale=224, crop_ratio_range=(0.67, 1.0)),
+    dict(type='FAMTRandomFlip', prob=0.5),
+    dict(type='LoadFAMTWeights', patch_size=16),
+    dict(type='PackInputs', algorithm_keys=['famt_weights'])
+]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+
+optim_wrapper = dict(
+    paramwise_cfg=dict(
+        custom_keys={
+            'ln': dict(decay_mult=0.0),
+            'bias': dict(decay_mult=0.0),
+            'pos_embed': dict(decay_mult=0.),
+            'mask_token': dict(decay_mult=0.),
+            'cls_token': dict(decay_mult=0.)
+        }))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-6 / 2e-4, by_epoch=True, begin=0,
+         end=10, convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', T_max=190, eta_min=1e-5 * 2048 / 512,
+         by_epoch=True, begin=10, end=200, convert_to_iter_based=True)
+]
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=200)
+
+# mode: 'famt' | 'attention' (AMT) | 'random' (SimMIM baseline)
+custom_hooks = [
+    dict(type='FAMTHook', mode='famt', warmup_epochs=0.1, interval=0.1)
+]

@@ -1,0 +1,127 @@
+"""FAMT for SimMIM: mask tokens inside the encoder, thrown tokens out.
+
+MMPretrain ships SimMIM for Swin only; the paper's SimMIM results are with
+ViT-B/16, so this adds a ViT backbone with a mask token. Masked patches
+become the mask token, thrown patches leave the sequence (with their
+position embeddings), visible patches pass unchanged. SimMIM's linear
+decoder and L1 loss on masked pixels are reused as they are.
+"""
+from typing import Dict, List, Optional
+
+import torch
+import torch.nn as nn
+from mmengine.model.weight_init import trunc_normal_
+from mmpretrain.models import SimMIM, VisionTransformer
+from mmpretrain.models.utils import resize_pos_embed
+from mmpretrain.registry import MODELS
+from mmpretrain.structures import DataSample
+
+from ..masking import MASKED, split_ids
+from .famt_base import FAMTMaskingMixin
+from .mae import gather_tokens
+
+
+@MODELS.register_module()
+class FAMTSimMIMViT(VisionTransformer):
+    """ViT for SimMIM with FAMT masking and throwing.
+
+    ``forward(x, mask)`` with ``mask`` a (B, N) int8 code: the encoder runs
+    on ``[CLS] + N - n_throw`` tokens (masked ones replaced by
+    ``mask_token``) and returns ``(featmap, )``, (B, C, h, w), with zeros
+    at thrown positions. ``mask=None`` is the plain ViT forward. Same args
+    as :class:`mmpretrain.models.VisionTransformer`; ``out_type`` defaults
+    to ``'featmap'``, the layout SimMIM's decoder reads.
+    """
+    supports_throwing = True
+
+    def __init__(self, *args, out_type: str = 'featmap', **kwargs):
+        super().__init__(*args, out_type=out_type, **kwargs)
+        self.mask_token = nn.Parameter(torch.zeros(1, 1, self.embed_dims))
+
+    def init_weights(self) -> None:
+        super().init_weights()
+        if not (isinstance(self.init_cfg, dict)
+                and self.init_cfg['type'] == 'Pretrained'):
+            trunc_normal_(self.mask_token, std=.02)
+
+    def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None):
+        if mask is None:
+            return super().forward(x)
+        x, hw = self.patch_embed(x)
+        batch, _, channels = x.shape
+        pos = resize_pos_embed(self.pos_embed, self.patch_resolution, hw,
+                               self.interpolate_mode, self.num_extra_tokens)
+        extra = self.num_extra_tokens
+        x = torch.where((mask == MASKED)[..., None],
+                        self.mask_token.to(x.dtype), x) + pos[:, extra:]
+        ids_visible, ids_masked, _ = split_ids(mask)
+        ids_kept = torch.cat((ids_visible, ids_masked), dim=1)
+        x = gather_tokens(x, ids_kept)
+        if self.cls_token is not None:
+            cls_token = self.cls_token + pos[:, :extra]
+            x = torch.cat((cls_token.expand(batch, -1, -1), x), dim=1)
+        x = self.pre_norm(self.drop_after_pos(x))
+        for layer in self.layers:
+            x = layer(x)
+        if self.final_norm:
+            x = self.ln1(x)
+        tokens = x[:, extra:]
+        grid = tokens.new_zeros(batch, mask.shape[1], channels)
+        grid.scatter_(1, ids_kept[..., None].expand_as(tokens), tokens)
+        return (grid.transpose(1, 2).reshape(batch, channels, *hw), )
+
+
+@MODELS.register_module()
+class FAMTSimMIM(FAMTMaskingMixin, SimMIM):
+    """SimMIM with FAMT / AMT masking and throwing.
+
+    With :class:`FAMTSimMIMViT` masked patches become mask tokens and
+    thrown patches leave the encoder. With MMPretrain's
+    ``SimMIMSwinTransformer`` (whose windows need the full grid) only
+    masking is possible: ``throw_ratio`` must be 0.
+
+    Args:
+        mask_generator (dict): default r=0.44, t=0.26 in 2x2-patch units
+            (32x32 pixels with 16-px patches, SimMIM's granularity).
+        warmup_mask_generator (dict): default SimMIM's random masking,
+            r=0.6, nothing thrown, same units.
+        Other args as :class:`mmpretrain.models.SimMIM`.
+    """
+
+    def __init__(self,
+                 *args,
+                 mask_generator: dict = dict(
+                     type='FAMTMaskGenerator',
+                     mask_ratio=0.44,
+                     throw_ratio=0.26,
+                     mask_unit=2),
+                 warmup_mask_generator: dict = dict(
+                     type='FAMTMaskGenerator',
+                     mask_ratio=0.6,
+                     throw_ratio=0.0,
+                     mask_unit=2),
+                 **kwargs):
+        super().__init__(*args, **kwargs)
+        self.init_masking(mask_generator, warmup_mask_generator)
+        self.throws = getattr(self.backbone, 'supports_throwing', False)
+        for gen in (self.mask_generator, self.warmup_mask_generator):
+            if gen.throw_ratio > 0 and not self.throws:
+                raise ValueError(
+                    f'{type(self.backbone).__name__} cannot drop tokens (its '
+                    f'windows need the full patch grid), but a mask generator '
+                    f'has throw_ratio={gen.throw_ratio}: set throw_ratio=0 '
+                    'for masking only, or use FAMTSimMIMViT to throw')
+
+    def loss(self, inputs: torch.Tensor, data_samples: List[DataSample],
+             **kwargs) -> Dict[str, torch.Tensor]:
+        """L1 reconstruction loss on masked pixels.
+
+        Args:
+            inputs (Tensor): (B, 3, H, W) images.
+            data_samples (list[DataSample]): with ``famt_weights`` (h, w).
+        """
+        mask = self.sample_mask(inputs, data_samples)
+        masked = (mask == MASKED).reshape(-1, *self.patch_grid).float()
+        latent = self.backbone(inputs, mask if self.throws else masked)
+        img_rec = self.neck(latent[0])
+        return dict(loss=self.head.loss(img_rec, inputs, masked))
