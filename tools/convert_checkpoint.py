@@ -1,0 +1,53 @@
+"""Convert an MMPretrain MAE / SimMIM ViT checkpoint for MMDet or MMSeg.
+
+    python tools/convert_checkpoint.py SRC DST --target {mmdet,mmseg,vitdet}
+                                       [--img-size H [W]]
+
+mmdet:  for configs/det (famt_mm.det.WindowViT); --img-size 1024
+mmseg:  for configs/seg (MMSeg's MAE backbone); --img-size 512
+vitdet: for MMDet's projects/ViTDet from a source checkout (official MAE
+        names under 'model')
+
+Refuses files that are not ViT masked-image-modeling checkpoints, and says
+how many tensors it mapped.
+"""
+import argparse
+import sys
+
+import torch
+
+import famt_mm.compat  # noqa: F401  (MMEngine checkpoints under torch 2.6+)
+from famt_mm.convert import TARGETS, CheckpointError, convert, save_atomic
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('src', help='MMPretrain pretraining checkpoint')
+    parser.add_argument('dst', help='where to write the backbone checkpoint')
+    parser.add_argument('--target', required=True, choices=TARGETS)
+    parser.add_argument('--img-size', type=int, nargs='+',
+                        help='downstream input size (H [W]) to resize the '
+                        'position embeddings to (mmdet, mmseg)')
+    args = parser.parse_args(argv)
+    img_size = None
+    if args.img_size:
+        if len(args.img_size) > 2:
+            parser.error('--img-size takes H or H W')
+        img_size = (args.img_size[0], args.img_size[-1])
+    try:
+        checkpoint = torch.load(args.src, map_location='cpu')
+        out, report = convert(checkpoint, args.target, img_size, args.src)
+    except (CheckpointError, ValueError) as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 1
+    save_atomic(out, args.dst)
+    old, new = report['pos_embed']
+    print(f'mapped {len(report["mapped"])} tensors for {args.target}; '
+          f'left out {len(report["dropped"])} {report["dropped"]}; '
+          f'pos_embed {old} -> {new}')
+    print(f'wrote {args.dst}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
