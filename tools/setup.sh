@@ -48,14 +48,17 @@ if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$FINGERPRINT" ] \
     exit 0
 fi
 
-log "installing $TORCH_SPEC and build tools"
+log "installing $TORCH_SPEC, build tools and the OpenMMLab stack"
 $PIP install -q $TORCH_SPEC $BUILD_TOOLS
+# requirements.txt holds everything but mmcv (mmdet, mmseg and mmpretrain
+# do not require it); mmcv itself imports mmengine, so this comes first.
+$PIP install -q -r "$ROOT/requirements.txt"
 
 mmcv_ops_work() {
     # The wheel cache keys a build by the sdist, not by the torch it was
     # compiled against: a wheel built for another torch installs, then fails
     # when mmcv._ext loads. So test the ops, not the install.
-    "$PY" - <<'EOF' 2>/dev/null
+    "$PY" - <<'EOF' 2>"$CACHE/mmcv-check.log"
 import mmcv, torch
 from mmcv.ops import nms, roi_align
 assert mmcv.__version__ == '2.1.0', mmcv.__version__
@@ -64,6 +67,7 @@ nms(boxes, torch.tensor([0.9, 0.8]), 0.5)
 EOF
 }
 
+mkdir -p "$CACHE"
 # Wheels are kept per torch build and CUDA flavour.
 WANT_CUDA=$("$PY" -c "import os, torch; print(int(torch.cuda.is_available() or os.getenv('FORCE_CUDA') == '1'))")
 TORCH_TAG=$("$PY" -c "import torch; print(torch.__version__.replace('+', '-'))")
@@ -97,17 +101,19 @@ else
             $PIP wheel -q --no-build-isolation --no-deps -w "$BUILD/dist" "$SRC"
         mv "$BUILD"/dist/mmcv-*.whl "$WHEEL_DIR/"
         $PIP install -q --force-reinstall --no-deps "$WHEEL_DIR"/mmcv-*.whl
-        mmcv_ops_work || { log "mmcv ops still fail to load after the build"; exit 1; }
+        mmcv_ops_work || {
+            log "mmcv ops still fail to load after the build:"
+            tail -n 20 "$CACHE/mmcv-check.log"
+            exit 1
+        }
     fi
 fi
 
-log "installing the OpenMMLab stack and famt-mm"
-# mmcv is already installed; requirements.txt lists the rest. openmim
-# depends on opendatalab -> openxlab, which pins setuptools~=60.2, requests,
-# rich and tqdm to 2023 releases; `mim train/test/search` need neither, so
-# openmim goes in without dependencies and its runtime needs are listed in
-# requirements.txt.
-$PIP install -q "mmcv==$MMCV_VERSION" -r "$ROOT/requirements.txt"
+log "installing openmim and famt-mm"
+# openmim depends on opendatalab -> openxlab, which pins setuptools~=60.2,
+# requests, rich and tqdm to 2023 releases; `mim train/test/search` need
+# neither, so openmim goes in without dependencies and its runtime needs
+# are listed in requirements.txt.
 $PIP install -q --no-deps "openmim==0.3.9"
 $PIP install -q --no-deps --no-build-isolation -e "$ROOT"
 
