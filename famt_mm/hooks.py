@@ -211,6 +211,11 @@ class FAMTHook(Hook):
         self.loader_transform: LoadFAMTWeights = find_weight_loader(
             self.dataset)
         patch = self.loader_transform.patch_size
+        model_patch = model.backbone.patch_embed.projection.stride[0]
+        if patch != model_patch:
+            raise ValueError(
+                f'LoadFAMTWeights(patch_size={patch}) but the backbone '
+                f'patches are {model_patch} px: set patch_size={model_patch}')
         self.input_hw = tuple(g * patch for g in model.patch_grid)
         self.grid = self._map_grid(model)
         self.num_images = len(self.dataset)

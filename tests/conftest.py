@@ -56,7 +56,7 @@ def tiny_famt_mae_cfg(work_dir, data_root, *, config=None, epochs=3,
     the tiny ViT above, the photos (or any image folder) as data."""
     from mmengine.config import Config
     cfg = Config.fromfile(config or osp.join(
-        CONFIGS, 'pretrain',
+        CONFIGS, 'pretrain', 'mae',
         'famt-mae_vit-tiny-p4_1xb256-coslr-200e_cifar10-32px.py'))
     cfg.work_dir = str(work_dir)
     cfg.model.backbone.arch = TINY_ARCH

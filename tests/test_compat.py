@@ -77,7 +77,7 @@ def test_checkpoint_getattr_stays_restricted():
 BLOCK_PKG_RESOURCES = "import sys; sys.modules['pkg_resources'] = None\n"
 LOAD_PACKAGE_BASE_CONFIG = '''
 from mmengine.config import Config
-cfg = Config.fromfile('configs/pretrain/famt-mae_vit-base-p16_8xb512-amp-coslr-400e_in1k.py')
+cfg = Config.fromfile('configs/pretrain/mae/famt-mae_vit-base-p16_8xb512-amp-coslr-400e_in1k.py')
 print(cfg.model.type, cfg.train_cfg.max_epochs)
 '''
 

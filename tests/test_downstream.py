@@ -25,7 +25,7 @@ ISAID_CFG = osp.join(
     CONFIGS, 'det', 'mask-rcnn_vit-base-p16-famt_simplefpn_8xb2-lsj-90k_isaid.py')
 SEG_CFG = osp.join(
     CONFIGS, 'seg', 'upernet_vit-base-p16-famt_8xb2-amp-160k_ade20k-512x512.py')
-MAE_CFG = osp.join(CONFIGS, 'pretrain',
+MAE_CFG = osp.join(CONFIGS, 'pretrain', 'mae',
                    'famt-mae_vit-tiny-p4_1xb256-coslr-200e_cifar10-32px.py')
 
 

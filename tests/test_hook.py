@@ -172,3 +172,13 @@ def test_hook_on_a_plain_mae_fails_clearly(tmp_path, photos_dir):
     cfg.model.neck.type = 'MAEPretrainDecoder'
     with pytest.raises(TypeError, match='needs a FAMT algorithm.*got MAE'):
         Runner.from_cfg(cfg).train()
+
+
+def test_patch_size_mismatch_fails_before_training(tmp_path, photos_dir):
+    cfg = tiny_famt_mae_cfg(tmp_path, photos_dir)
+    for t in cfg.train_dataloader.dataset.dataset.pipeline:
+        if t['type'] == 'LoadFAMTWeights':
+            t['patch_size'] = 8
+    with pytest.raises(ValueError, match=r'patch_size=8\) but the backbone '
+                       'patches are 4 px'):
+        Runner.from_cfg(cfg).train()

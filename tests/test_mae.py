@@ -12,7 +12,7 @@ from famt_mm.masking import mask_counts
 
 from .conftest import CONFIGS, TINY_ARCH
 
-CIFAR_CFG = osp.join(CONFIGS, 'pretrain',
+CIFAR_CFG = osp.join(CONFIGS, 'pretrain', 'mae',
                      'famt-mae_vit-tiny-p4_1xb256-coslr-200e_cifar10-32px.py')
 
 

@@ -15,7 +15,7 @@ from famt_mm.masking import mask_counts
 from .conftest import CONFIGS, TINY_ARCH, tiny_famt_mae_cfg
 
 SIMMIM_CFG = osp.join(
-    CONFIGS, 'pretrain',
+    CONFIGS, 'pretrain', 'simmim',
     'famt-simmim_vit-tiny-p4_1xb256-coslr-200e_cifar10-32px.py')
 # A Swin whose last stage (2x2 tokens at 64 px) is one window of 2.
 TINY_SWIN = dict(

@@ -45,7 +45,7 @@ from mmpretrain.registry import HOOKS, MODELS
 from mmpretrain.utils import register_all_modules
 import sys
 assert 'famt_mm' not in sys.modules
-cfg = Config.fromfile({osp.join(CONFIGS, "pretrain",
+cfg = Config.fromfile({osp.join(CONFIGS, "pretrain", "mae",
                        "famt-mae_vit-tiny-p4_1xb256-coslr-200e_cifar10-32px.py")!r})
 assert 'famt_mm' in sys.modules  # custom_imports did it
 register_all_modules()

@@ -23,7 +23,7 @@ from famt_mm.hooks import FAMTHook
 from famt_mm.photos import write_photos
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-CONFIG = osp.join(ROOT, 'configs', 'pretrain',
+CONFIG = osp.join(ROOT, 'configs', 'pretrain', 'mae',
                   'famt-mae_vit-mini-p8_1xb32-coslr-30e_photos-64px.py')
 SHOWN = ('astronaut', 'chelsea', 'coffee', 'rocket')
 

@@ -1,9 +1,9 @@
 # FAMT-MAE from scratch on CIFAR-10 at 32 px: a single GPU trains it in
 # minutes. Warm-up 20 epochs, refresh every 20 epochs.
 _base_ = [
-    './_base_/models/famt-mae_vit-tiny-p4_32px.py',
-    './_base_/datasets/cifar10_bs256_famt-32px.py',
-    './_base_/schedules/adamw_coslr-200e_mae-32px.py',
+    '../_base_/models/famt-mae_vit-tiny-p4_32px.py',
+    '../_base_/datasets/cifar10_bs256_famt-32px.py',
+    '../_base_/schedules/adamw_coslr-200e_mae-32px.py',
     'mmpretrain::_base_/default_runtime.py',
 ]
 default_hooks = dict(

@@ -1,8 +1,8 @@
 # FAMT-SimMIM from scratch on CIFAR-10 at 32 px (single GPU, minutes).
 _base_ = [
-    './_base_/models/famt-simmim_vit-tiny-p4_32px.py',
-    './_base_/datasets/cifar10_bs256_famt-32px.py',
-    './_base_/schedules/adamw_coslr-200e_mae-32px.py',
+    '../_base_/models/famt-simmim_vit-tiny-p4_32px.py',
+    '../_base_/datasets/cifar10_bs256_famt-32px.py',
+    '../_base_/schedules/adamw_coslr-200e_mae-32px.py',
     'mmpretrain::_base_/default_runtime.py',
 ]
 optim_wrapper = dict(

@@ -3,8 +3,8 @@
 # patches (8x8 grid). A few minutes on 2 CPU cores; refreshes before epochs
 # 6, 12, 18 and 24.
 _base_ = [
-    './_base_/models/famt-mae_vit-tiny-p4_32px.py',
-    './_base_/schedules/adamw_coslr-200e_mae-32px.py',
+    '../_base_/models/famt-mae_vit-tiny-p4_32px.py',
+    '../_base_/schedules/adamw_coslr-200e_mae-32px.py',
     'mmpretrain::_base_/default_runtime.py',
 ]
 arch = dict(

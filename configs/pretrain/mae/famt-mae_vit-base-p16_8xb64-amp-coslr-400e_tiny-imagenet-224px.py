@@ -1,0 +1,21 @@
+# FAMT-MAE pretraining on tiny-imagenet at 224 px, ViT-B/16 (the authors'
+# small-data setting); 'mode' in custom_hooks switches random / AMT / FAMT.
+_base_ = './famt-mae_vit-base-p16_8xb512-amp-coslr-400e_in1k.py'
+
+data_preprocessor = dict(
+    mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], to_rgb=True)
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='FAMTRandomResizedCrop', scale=224,
+         crop_ratio_range=(0.2, 1.0), backend='pillow', interpolation='bicubic'),
+    dict(type='FAMTRandomFlip', prob=0.5),
+    dict(type='LoadFAMTWeights', patch_size=16),
+    dict(type='PackInputs', algorithm_keys=['famt_weights'])
+]
+train_dataloader = dict(
+    batch_size=64,
+    dataset=dict(_delete_=True, type='CustomDataset', data_root='data/tiny-imagenet-200/',
+                 data_prefix='train', with_label=False,
+                 pipeline=train_pipeline))
+optim_wrapper = dict(optimizer=dict(lr=1.5e-4 * 512 / 256))
+auto_scale_lr = dict(base_batch_size=512)

@@ -1,0 +1,65 @@
+"""Every config in configs/ parses and builds its model; FAMT pretraining
+configs are internally consistent."""
+import glob
+import os.path as osp
+
+import pytest
+from mmengine.config import Config
+from mmengine.registry import MODELS, init_default_scope
+
+from .conftest import CONFIGS
+
+ALL = sorted(
+    p for p in glob.glob(osp.join(CONFIGS, '**', '*.py'), recursive=True)
+    if '_base_' not in p)
+PRETRAIN = [p for p in ALL if osp.basename(p).startswith(
+    ('famt-', 'amt-', 'random-'))]
+
+
+def test_there_are_configs_for_every_family():
+    names = {osp.relpath(p, CONFIGS) for p in ALL}
+    for family in ('pretrain/mae/', 'pretrain/simmim/', 'pretrain/benchmarks/',
+                   'det/', 'seg/'):
+        assert any(n.startswith(family) for n in names), family
+    for prefix in ('famt-', 'amt-', 'random-'):
+        for algo in ('mae', 'simmim'):
+            assert any(osp.basename(p).startswith(f'{prefix}{algo}_vit-base')
+                       for p in ALL)
+
+
+@pytest.mark.parametrize('path', ALL, ids=lambda p: osp.relpath(p, CONFIGS))
+def test_config_builds_its_model(path):
+    import famt_mm  # noqa: F401
+    cfg = Config.fromfile(path)
+    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
+    model_cfg = cfg.model
+    if cfg.get('data_preprocessor') is not None:  # as MMEngine's Runner
+        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
+    model = MODELS.build(model_cfg)
+    assert sum(p.numel() for p in model.parameters()) > 0
+
+
+@pytest.mark.parametrize('path', PRETRAIN, ids=osp.basename)
+def test_famt_pretraining_config_is_consistent(path):
+    import famt_mm  # noqa: F401
+    cfg = Config.fromfile(path)
+    init_default_scope('mmpretrain')
+    model = MODELS.build(cfg.model)
+    hooks = [h for h in cfg.custom_hooks if h['type'] == 'FAMTHook']
+    assert len(hooks) == 1
+    mode = hooks[0].get('mode', 'famt')
+    name = osp.basename(path)
+    expected = {'famt-': 'famt', 'amt-': 'attention', 'random-': 'random'}
+    assert mode == next(v for k, v in expected.items() if name.startswith(k))
+    dataset = cfg.train_dataloader.dataset
+    while 'pipeline' not in dataset:
+        dataset = dataset.dataset
+    loaders = [t for t in dataset.pipeline if t['type'] == 'LoadFAMTWeights']
+    assert len(loaders) == 1
+    patch = model.backbone.patch_embed.projection.stride[0]
+    assert loaders[0]['patch_size'] == patch
+    grid = model.patch_grid
+    for gen in (model.mask_generator, model.warmup_mask_generator):
+        units = (grid[0] // gen.mask_unit) * (grid[1] // gen.mask_unit)
+        n_mask, _, n_vis = gen.counts(units)
+        assert n_mask >= 1 and n_vis >= 1
