@@ -15,6 +15,22 @@ from .transforms import (FAMTRandomFlip, FAMTRandomResizedCrop,
 from . import visualization
 from .version import __version__
 
+
+def _register_model_index():
+    """Make the pretraining configs discoverable through MMPretrain's
+    ModelHub (``mmpretrain.list_models('famt*')``, ``get_model(name)``)."""
+    import os.path as osp
+
+    from mmpretrain.apis import ModelHub
+    mim = osp.join(osp.dirname(__file__), '.mim')
+    for family in ('mae', 'simmim'):
+        metafile = osp.join(mim, 'configs', 'pretrain', family, 'metafile.yml')
+        if osp.isfile(metafile):
+            ModelHub.register_model_index(metafile, config_prefix=mim)
+
+
+_register_model_index()
+
 __all__ = [
     '__version__', 'FAMTHook', 'FAMTMaskGenerator', 'mask_counts',
     'split_ids', 'FAMTMAE', 'FAMTMAEPretrainDecoder', 'FAMTMAEViT',
