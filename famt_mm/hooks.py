@@ -208,6 +208,13 @@ class FAMTHook(Hook):
             self.schedule = refresh_schedule(self._warmup, self._interval,
                                              max_epochs)
         self.dataset = base_dataset(runner.train_dataloader.dataset)
+        get_info = getattr(self.dataset, 'get_data_info', None)
+        if get_info is None or 'sample_idx' not in get_info(0):
+            raise TypeError(
+                f'{type(self.dataset).__name__} does not give its samples a '
+                "'sample_idx', which FAMT uses to find each image's weights: "
+                'use a data set derived from mmengine.dataset.BaseDataset '
+                '(all MMPretrain data sets are)')
         self.loader_transform: LoadFAMTWeights = find_weight_loader(
             self.dataset)
         patch = self.loader_transform.patch_size

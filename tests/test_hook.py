@@ -182,3 +182,30 @@ def test_patch_size_mismatch_fails_before_training(tmp_path, photos_dir):
     with pytest.raises(ValueError, match=r'patch_size=8\) but the backbone '
                        'patches are 4 px'):
         Runner.from_cfg(cfg).train()
+
+
+class NoIndexDataset(torch.utils.data.Dataset):
+    """A plain torch data set: no get_data_info, no sample_idx."""
+
+    def __init__(self, pipeline):
+        from mmengine.dataset import Compose
+        self.pipeline = Compose(pipeline)
+
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, idx):
+        return self.pipeline(dict(img=np.zeros((32, 32, 3), np.uint8)))
+
+
+def test_data_set_without_sample_idx_fails_before_training(tmp_path,
+                                                           photos_dir):
+    from mmpretrain.registry import DATASETS
+    DATASETS.register_module(module=NoIndexDataset, force=True)
+    cfg = tiny_famt_mae_cfg(tmp_path, photos_dir)
+    pipeline = cfg.train_dataloader.dataset.dataset.pipeline[1:]
+    cfg.train_dataloader.dataset = dict(type='NoIndexDataset',
+                                        pipeline=pipeline)
+    with pytest.raises(TypeError, match="NoIndexDataset does not give its "
+                       "samples a 'sample_idx'"):
+        Runner.from_cfg(cfg).train()

@@ -1,0 +1,79 @@
+"""The command-line paths users take: mim, tools/*.py, tools/*.sh."""
+import glob
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import numpy as np
+
+from .conftest import ROOT, shared_dataset, tiny_famt_mae_cfg
+
+BIN = osp.dirname(sys.executable)
+
+
+def run(cmd, timeout=600):
+    env = dict(os.environ, PATH=BIN + os.pathsep + os.environ['PATH'])
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT,
+                         env=env, timeout=timeout)
+    assert out.returncode == 0, (out.stdout[-3000:] + out.stderr[-3000:])
+    return out
+
+
+def dumped_famt_cfg(tmp_path, photos_dir, **kwargs):
+    cfg = tiny_famt_mae_cfg(tmp_path / 'work', photos_dir, **kwargs)
+    path = str(tmp_path / 'tiny_famt.py')
+    cfg.dump(path)
+    return path
+
+
+def test_mim_train_mmpretrain(tmp_path, photos_dir):
+    config = dumped_famt_cfg(tmp_path, photos_dir, epochs=2, warmup=1)
+    run([osp.join(BIN, 'mim'), 'train', 'mmpretrain', config, '--work-dir',
+         str(tmp_path / 'mim')])
+    assert osp.isfile(tmp_path / 'mim' / 'epoch_2.pth')
+    assert osp.isfile(tmp_path / 'mim' / 'famt_weights' / 'epoch_1.npy')
+
+
+def test_dist_train_two_cpu_processes(tmp_path, photos_dir):
+    config = dumped_famt_cfg(tmp_path, photos_dir, epochs=2, warmup=1)
+    # nccl (the config's default) has no GPU here: compat falls back to gloo
+    run(['bash', 'tools/dist_train.sh', config, '2', '--work-dir',
+         str(tmp_path / 'dist'), '--cfg-options',
+         'env_cfg.dist_cfg.backend=gloo'])
+    maps = np.load(tmp_path / 'dist' / 'famt_weights' / 'epoch_1.npy')
+    assert maps.shape == (16, 8, 8)
+
+
+def test_train_py_resume(tmp_path, photos_dir):
+    config = dumped_famt_cfg(tmp_path, photos_dir, epochs=2, warmup=1)
+    work = str(tmp_path / 'train')
+    run([sys.executable, 'tools/train.py', config, '--work-dir', work,
+         '--cfg-options', 'train_cfg.max_epochs=1'])
+    out = run([sys.executable, 'tools/train.py', config, '--work-dir', work,
+               '--resume', '--cfg-options', 'log_level=INFO'])
+    assert 'resumed epoch: 1' in out.stdout + out.stderr
+    assert osp.isfile(osp.join(work, 'epoch_2.pth'))
+
+
+def test_mim_train_mmseg_and_test_py(tmp_path):
+    from .test_downstream import tiny_seg_cfg
+    root = osp.join(shared_dataset('ade20k-sample'), 'ADEChallengeData2016')
+    cfg = tiny_seg_cfg(tmp_path / 'seg', None, root)
+    cfg.model.pretrained = None
+    config = str(tmp_path / 'tiny_seg.py')
+    cfg.dump(config)
+    run([osp.join(BIN, 'mim'), 'train', 'mmseg', config, '--work-dir',
+         str(tmp_path / 'seg')])
+    ckpt = sorted(glob.glob(str(tmp_path / 'seg' / 'iter_*.pth')))[-1]
+    out = run([sys.executable, 'tools/test.py', config, ckpt, '--work-dir',
+               str(tmp_path / 'seg_test'), '--cfg-options', 'log_level=INFO'])
+    assert 'mIoU' in out.stdout + out.stderr
+
+
+def test_test_py_refuses_a_pretraining_config(tmp_path, photos_dir):
+    config = dumped_famt_cfg(tmp_path, photos_dir)
+    out = subprocess.run([sys.executable, 'tools/test.py', config, 'x.pth'],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode != 0
+    assert 'has no test_dataloader' in out.stderr
