@@ -19,6 +19,7 @@ from torch.utils.data import DataLoader, Subset
 
 from .cues import famt_weights
 from .transforms import LoadFAMTWeights, find_weight_loader
+from .visualization import render_batch
 from .weights import FREQUENCY_SOURCES, FUSION_MODES
 
 WEIGHTS_SUBDIR = 'famt_weights'
@@ -145,6 +146,10 @@ class FAMTHook(Hook):
             ``Resize`` to the model input size and ``PackInputs``.
         max_keep_weights (int): weight files kept on disk; -1 keeps all
             (needed to resume from any checkpoint). Defaults to -1.
+        log_panels (int): after each refresh, add the paper-style panels
+            (image, attention, frequency, fused weights, mask) of this many
+            training images to the runner's visualizer (local files,
+            TensorBoard, ...); 0 turns it off. Defaults to 4.
     """
 
     priority = 'NORMAL'
@@ -158,7 +163,8 @@ class FAMTHook(Hook):
                  batch_size: Optional[int] = None,
                  num_workers: Optional[int] = None,
                  refresh_pipeline: Optional[Sequence[dict]] = None,
-                 max_keep_weights: int = -1):
+                 max_keep_weights: int = -1,
+                 log_panels: int = 4):
         if mode not in MODES:
             raise ValueError(f'mode {mode!r} is not one of {MODES}')
         if frequency_source not in FREQUENCY_SOURCES:
@@ -178,6 +184,7 @@ class FAMTHook(Hook):
         self.num_workers = num_workers
         self.refresh_pipeline = refresh_pipeline
         self.max_keep_weights = max_keep_weights
+        self.log_panels = log_panels
         self.weights_epoch: Optional[int] = None
         self._checkpoint_state: Optional[dict] = None
         self._last_epoch_time: Optional[float] = None
@@ -376,6 +383,8 @@ class FAMTHook(Hook):
             self._prune()
         elapsed = time.perf_counter() - start
         self._log(runner, epoch, elapsed, stats)
+        if self.log_panels and is_main_process():
+            self._add_panels(runner, epoch)
 
     def _publish(self, epoch: int) -> None:
         self.loader_transform.store.publish(
@@ -390,6 +399,17 @@ class FAMTHook(Hook):
             path = weights_path(self.directory, epoch)
             if osp.isfile(path):
                 os.remove(path)
+
+    def _add_panels(self, runner, epoch: int) -> None:
+        """Panels of the first images to the visualizer's backends."""
+        dataset = self.refresh_dataset()
+        count = min(self.log_panels, len(dataset))
+        batch = default_collate([dataset[i] for i in range(count)])
+        model = self._model(runner)
+        with autocast(enabled=False):
+            figure = render_batch(model, batch, self.mode,
+                                  self.frequency_source, self.cutoff)
+        runner.visualizer.add_image('famt_panels', figure, step=epoch)
 
     def _log(self, runner, epoch, elapsed, stats) -> None:
         parts = [f'FAMT refresh before epoch {epoch}: {self.num_images} '

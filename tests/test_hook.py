@@ -1,4 +1,5 @@
 """FAMTHook on real runs: schedule, workers, resume, loss."""
+import glob
 import os.path as osp
 
 import numpy as np
@@ -79,6 +80,10 @@ def test_refresh_epochs_phases_and_persistent_workers(tmp_path, photos_dir):
     assert np.allclose(maps.reshape(16, -1).max(1), 1)  # normalised
     ckpt = torch.load(osp.join(tmp_path, 'epoch_5.pth'))  # safe unpickler
     assert ckpt['famt'] == dict(weights_epoch=4, num_images=16, grid=[8, 8])
+    # the panels of every refresh went to the visualizer's local backend
+    for epoch in (2, 4):
+        assert glob.glob(osp.join(tmp_path, '*', 'vis_data', 'vis_image',
+                                  f'famt_panels_{epoch}.png'))
 
 
 def test_random_mode_never_refreshes(tmp_path, photos_dir):

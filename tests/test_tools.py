@@ -77,3 +77,16 @@ def test_test_py_refuses_a_pretraining_config(tmp_path, photos_dir):
                          capture_output=True, text=True, cwd=ROOT)
     assert out.returncode != 0
     assert 'has no test_dataloader' in out.stderr
+
+
+def test_visualize_py(tmp_path, photos_dir):
+    config = dumped_famt_cfg(tmp_path, photos_dir, epochs=1, warmup=1)
+    run([sys.executable, 'tools/train.py', config])
+    ckpt = str(tmp_path / 'work' / 'epoch_1.pth')
+    out_png = str(tmp_path / 'panels.png')
+    images = [osp.join(photos_dir, f'{n}.png') for n in ('astronaut', 'coins')]
+    run([sys.executable, 'tools/visualize.py', config, ckpt, *images,
+         '--out', out_png])
+    from PIL import Image
+    width, height = Image.open(out_png).size
+    assert width > 5 * 100 and height > 2 * 100  # 5 panels x 2 rows

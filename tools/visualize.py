@@ -1,0 +1,70 @@
+"""Draw FAMT's weights and masks for images, as in the paper's figures.
+
+    python tools/visualize.py CONFIG CHECKPOINT IMAGE [IMAGE ...] \
+        --out FIG.png [--mode famt|attention|frequency|sum] [--seed 0]
+
+Per image: the image resized to the model input, the attention, frequency
+and fused weights of the checkpoint's encoder, and the masked (red) /
+thrown (grey) / visible patches its mask generator draws from them.
+"""
+import argparse
+import os.path as osp
+import sys
+
+import torch
+from mmengine.config import Config, DictAction
+from mmengine.dataset import Compose, default_collate
+from mmengine.registry import init_default_scope
+from mmengine.runner import load_checkpoint
+from PIL import Image
+
+import famt_mm  # noqa: F401
+from famt_mm.hooks import refresh_transforms
+from famt_mm.visualization import render_batch
+from mmpretrain.registry import MODELS, TRANSFORMS
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('config')
+    parser.add_argument('checkpoint')
+    parser.add_argument('images', nargs='+')
+    parser.add_argument('--out', required=True, help='PNG to write')
+    parser.add_argument('--mode', help='weight fusion; default: the '
+                        "config's FAMTHook mode")
+    parser.add_argument('--seed', type=int, default=0, help='mask seed')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    args = parser.parse_args()
+    missing = [p for p in args.images if not osp.isfile(p)]
+    if missing:
+        sys.exit(f'not found: {missing}')
+
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    init_default_scope('mmpretrain')
+    if cfg.get('data_preprocessor') is not None:
+        cfg.model.setdefault('data_preprocessor', cfg.data_preprocessor)
+    model = MODELS.build(cfg.model)
+    if not hasattr(model, 'mask_generator'):
+        sys.exit(f'{args.config} is not a FAMT pretraining config')
+    load_checkpoint(model, args.checkpoint, map_location='cpu')
+    hook = next((h for h in cfg.get('custom_hooks', [])
+                 if h['type'] == 'FAMTHook'), {})
+    mode = args.mode or hook.get('mode', 'famt')
+
+    patch = model.backbone.patch_embed.projection.stride[0]
+    input_hw = tuple(g * patch for g in model.patch_grid)
+    pipeline = Compose(refresh_transforms(
+        [TRANSFORMS.build(dict(type='LoadImageFromFile'))], input_hw))
+    batch = default_collate([pipeline(dict(img_path=p)) for p in args.images])
+    figure = render_batch(
+        model, batch, mode, hook.get('frequency_source', 'feature'),
+        hook.get('cutoff', 0.25), torch.Generator().manual_seed(args.seed),
+        titles=[osp.splitext(osp.basename(p))[0] for p in args.images])
+    Image.fromarray(figure).save(args.out)
+    print(f'wrote {args.out}')
+
+
+if __name__ == '__main__':
+    main()
