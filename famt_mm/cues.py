@@ -19,11 +19,36 @@ from .weights import (attention_weights, feature_frequency_weights,
                       fuse_weights, image_frequency_weights)
 
 
-def _call_unmasked(backbone, images):
-    """Run the backbone on whole images (no masking)."""
-    if 'mask' in inspect.signature(backbone.forward).parameters:
-        return backbone(images, mask=None)
-    return backbone(images)
+def run_capturing(backbone, images, inputs=None, outputs=None) -> dict:
+    """Run the backbone on whole images (no masking) and keep what some of
+    its modules receive or return.
+
+    Args:
+        inputs (dict): name -> module whose first positional input to keep.
+        outputs (dict): name -> module whose output to keep.
+
+    Returns:
+        dict: name -> captured value.
+    """
+    captured = {}
+    handles = [
+        module.register_forward_pre_hook(
+            lambda m, args, key=key: captured.__setitem__(key, args))
+        for key, module in (inputs or {}).items()
+    ] + [
+        module.register_forward_hook(
+            lambda m, args, out, key=key: captured.__setitem__(key, out))
+        for key, module in (outputs or {}).items()
+    ]
+    try:
+        if 'mask' in inspect.signature(backbone.forward).parameters:
+            backbone(images, mask=None)
+        else:
+            backbone(images)
+    finally:
+        for h in handles:
+            h.remove()
+    return captured
 
 
 @torch.no_grad()
@@ -47,22 +72,10 @@ def vit_cues(backbone, images: torch.Tensor):
         raise ValueError(
             f'cannot read the attention of {type(attn).__name__}: FAMT needs '
             "MMPretrain's MultiheadAttention (qkv, num_heads, head_dims)")
-    captured = {}
-    handles = [
-        attn.register_forward_pre_hook(
-            lambda m, args: captured.__setitem__('attn_in', args[0])),
-        last.register_forward_hook(
-            lambda m, args, out: captured.__setitem__('tokens', out)),
-        backbone.patch_embed.register_forward_hook(
-            lambda m, args, out: captured.__setitem__('hw', out[1])),
-    ]
-    try:
-        _call_unmasked(backbone, images)
-    finally:
-        for h in handles:
-            h.remove()
-
-    x = captured['attn_in']
+    captured = run_capturing(
+        backbone, images, inputs=dict(attn_args=attn),
+        outputs=dict(tokens=last, embed=backbone.patch_embed))
+    x = captured['attn_args'][0]
     batch, length, _ = x.shape
     qkv = attn.qkv(x).reshape(batch, length, 3, attn.num_heads,
                               attn.head_dims)
@@ -71,7 +84,8 @@ def vit_cues(backbone, images: torch.Tensor):
     logits = (q_cls @ k.transpose(-2, -1))[:, :, 0] * attn.head_dims**-0.5
     extra = backbone.num_extra_tokens
     cls_attn = logits.softmax(dim=-1)[:, :, extra:]
-    return cls_attn, captured['tokens'][:, extra:], tuple(captured['hw'])
+    hw = tuple(captured['embed'][1])
+    return cls_attn, captured['tokens'][:, extra:], hw
 
 
 @torch.no_grad()
@@ -84,28 +98,17 @@ def swin_cues(backbone, images: torch.Tensor):
         block's output, and the last stage's grid (h, w).
     """
     block = backbone.stages[-1].blocks[-1]
-    captured = {}
-    handles = [
-        block.attn.register_forward_pre_hook(
-            lambda m, args: captured.__setitem__('hw', tuple(args[1]))),
-        block.attn.w_msa.softmax.register_forward_hook(
-            lambda m, args, out: captured.__setitem__('attn', out)),
-        block.register_forward_hook(
-            lambda m, args, out: captured.__setitem__('tokens', out)),
-    ]
-    try:
-        _call_unmasked(backbone, images)
-    finally:
-        for h in handles:
-            h.remove()
-    attn = captured['attn']
+    captured = run_capturing(
+        backbone, images, inputs=dict(attn_args=block.attn),
+        outputs=dict(attn=block.attn.w_msa.softmax, tokens=block))
+    attn, hw = captured['attn'], tuple(captured['attn_args'][1])
     if attn.shape[0] != images.shape[0]:
         raise ValueError(
-            f'the last Swin stage ({captured["hw"]} tokens) spans '
+            f'the last Swin stage ({hw} tokens) spans '
             f'{attn.shape[0] // images.shape[0]} windows; FAMT weights need '
             'it to be one window (e.g. 192 px with window 6, 224 px with '
             'window 7)')
-    return attn.float().mean(dim=2), captured['tokens'], captured['hw']
+    return attn.float().mean(dim=2), captured['tokens'], hw
 
 
 def backbone_cues(backbone, images: torch.Tensor):

@@ -24,6 +24,17 @@ TINY_ARCH = dict(
     feedforward_channels=64)
 
 
+def weight_samples(weights):
+    """DataSamples carrying per-image ``famt_weights`` (h, w)."""
+    from mmpretrain.structures import DataSample
+    out = []
+    for w in weights:
+        sample = DataSample()
+        sample.set_field(w, 'famt_weights')
+        out.append(sample)
+    return out
+
+
 @pytest.fixture(scope='session')
 def photos_dir(tmp_path_factory):
     """The 16 photos scikit-image ships, as PNG files."""

@@ -5,7 +5,6 @@ import os.path as osp
 import socket
 
 import numpy as np
-import torch
 import torch.multiprocessing as mp
 
 from .conftest import tiny_famt_mae_cfg

@@ -10,7 +10,7 @@ from mmpretrain.structures import DataSample
 import famt_mm  # noqa: F401
 from famt_mm.masking import mask_counts
 
-from .conftest import CONFIGS, TINY_ARCH
+from .conftest import CONFIGS, TINY_ARCH, weight_samples
 
 CIFAR_CFG = osp.join(CONFIGS, 'pretrain', 'mae',
                      'famt-mae_vit-tiny-p4_1xb256-coslr-200e_cifar10-32px.py')
@@ -25,15 +25,6 @@ def model():
     model = MODELS.build(cfg.model)
     model.init_weights()
     return model
-
-
-def samples(weights):
-    out = []
-    for w in weights:
-        ds = DataSample()
-        ds.set_field(w, 'famt_weights')
-        out.append(ds)
-    return out
 
 
 def token_lengths(model, inputs, data_samples, seed=0):
@@ -58,7 +49,7 @@ def test_encoder_and_decoder_token_counts(model, phase, ratios):
     model.set_mask_phase(phase)
     n_mask, n_throw, n_vis = mask_counts(64, *ratios)
     seen = token_lengths(model, torch.rand(2, 3, 32, 32),
-                         samples(torch.rand(2, 8, 8) + 0.1))
+                         weight_samples(torch.rand(2, 8, 8) + 0.1))
     assert seen == dict(encoder=1 + n_vis, decoder=1 + n_vis + n_mask)
     if phase == 'famt':
         assert (n_mask, n_throw, n_vis) == (28, 26, 10)
@@ -66,7 +57,7 @@ def test_encoder_and_decoder_token_counts(model, phase, ratios):
 
 def loss_for(model, images, weights, seed=0):
     torch.manual_seed(seed)
-    return model.loss(images, samples(weights))['loss']
+    return model.loss(images, weight_samples(weights))['loss']
 
 
 def test_thrown_patches_reach_nothing(model):
@@ -125,7 +116,8 @@ def test_loss_is_mae_loss_on_masked_patches(model):
 
 def test_training_without_hook_fails_clearly(model):
     with pytest.raises(RuntimeError, match="custom_hooks = \\[dict\\(type='FAMTHook'\\)\\]"):
-        model.loss(torch.rand(1, 3, 32, 32), samples(torch.rand(1, 8, 8)))
+        model.loss(torch.rand(1, 3, 32, 32),
+                   weight_samples(torch.rand(1, 8, 8)))
 
 
 def test_missing_weights_in_data_samples(model):
@@ -137,7 +129,8 @@ def test_missing_weights_in_data_samples(model):
 def test_wrong_weight_grid(model):
     model.set_mask_phase('famt')
     with pytest.raises(ValueError, match=r'grid \(4, 4\).*expects \(8, 8\)'):
-        model.loss(torch.rand(1, 3, 32, 32), samples(torch.rand(1, 4, 4)))
+        model.loss(torch.rand(1, 3, 32, 32),
+                   weight_samples(torch.rand(1, 4, 4)))
 
 
 def test_unmasked_forward_is_plain_vit(model):

@@ -7,12 +7,12 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 from mmpretrain.registry import MODELS
-from mmpretrain.structures import DataSample
 
 import famt_mm  # noqa: F401
 from famt_mm.masking import mask_counts
 
-from .conftest import CONFIGS, TINY_ARCH, tiny_famt_mae_cfg
+from .conftest import (CONFIGS, TINY_ARCH, tiny_famt_mae_cfg,
+                       weight_samples)
 
 SIMMIM_CFG = osp.join(
     CONFIGS, 'pretrain', 'simmim',
@@ -37,15 +37,6 @@ def model():
     model = MODELS.build(tiny_simmim_cfg().model)
     model.init_weights()
     return model
-
-
-def samples(weights):
-    out = []
-    for w in weights:
-        ds = DataSample()
-        ds.set_field(w, 'famt_weights')
-        out.append(ds)
-    return out
 
 
 def test_encoder_length_and_mask_tokens(model):
@@ -80,14 +71,14 @@ def test_encoder_length_and_mask_tokens(model):
 def test_units_stay_whole(model):
     model.set_mask_phase('famt')
     mask = model.sample_mask(torch.rand(4, 3, 32, 32),
-                             samples(torch.rand(4, 8, 8)))
+                             weight_samples(torch.rand(4, 8, 8)))
     blocks = mask.reshape(4, 4, 2, 4, 2)
     assert (blocks == blocks[:, :, :1, :, :1]).all()
 
 
 def loss_for(model, images, weights, seed=0):
     torch.manual_seed(seed)
-    return model.loss(images, samples(weights))['loss']
+    return model.loss(images, weight_samples(weights))['loss']
 
 
 def test_loss_sees_masked_pixels_only(model):

@@ -1,30 +1,10 @@
-# Linear probing on tiny-imagenet at 224 px (the paper's small-data transfer setting),
-# folder layout data/tiny-imagenet-200/{train,val}/<class>/*.
-_base_ = './vit-base-p16_8xb64-linear-coslr-90e_cifar10-224px.py'
+# Linear probing on Tiny-ImageNet (200 classes, 64 px images) at 224 px: the STL-10
+# setting with another folder, data/tiny-imagenet-200/{train,val}/<class>/*.
+_base_ = './vit-base-p16_8xb64-linear-coslr-90e_stl10-224px.py'
 num_classes = 200
 data_root = 'data/tiny-imagenet-200/'
-data_preprocessor = dict(
-    num_classes=num_classes,
-    mean=[123.675, 116.28, 103.53],
-    std=[58.395, 57.12, 57.375],
-    to_rgb=True)
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='RandomResizedCrop', scale=224, backend='pillow',
-         interpolation='bicubic'),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='PackInputs')
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=224, backend='pillow', interpolation='bicubic'),
-    dict(type='PackInputs')
-]
-train_dataloader = dict(
-    dataset=dict(_delete_=True, type='CustomDataset', data_root=data_root,
-                 data_prefix='train', pipeline=train_pipeline))
-val_dataloader = dict(
-    dataset=dict(_delete_=True, type='CustomDataset', data_root=data_root,
-                 data_prefix='val', pipeline=test_pipeline))
+data_preprocessor = dict(num_classes=num_classes)
+train_dataloader = dict(dataset=dict(data_root=data_root))
+val_dataloader = dict(dataset=dict(data_root=data_root))
 test_dataloader = val_dataloader
 model = dict(head=dict(num_classes=num_classes))

@@ -1,0 +1,288 @@
+"""Pretraining cost, side by side: FAMT / AMT / random configs.
+
+    python tools/benchmark.py CONFIG [CONFIG ...] [--cfg-options K=V ...]
+        [--batch-size B] [--iters N] [--warmup W] [--device cpu|cuda]
+        [--amp] [--out FILE.json] [--mode step|epoch]
+
+step (default): each config's model and optimiser are built as the Runner
+    builds them; W warm-up and N timed training steps (data preprocessing,
+    forward, backward, optimiser step) on one in-memory batch, the configs
+    interleaved step by step so that machine drift hits all alike. Reports
+    the median step time, images/s, peak memory (CUDA: max allocated; CPU:
+    peak RSS growth after imports; each config alone in fresh processes,
+    median of 3), the forward FLOPs counted by
+    torch.utils.flop_counter, and every ratio to the first config.
+epoch: one real training epoch with the config's dataloader (point it at
+    your data with --cfg-options), then one FAMTHook refresh; reports both
+    times and what a refresh every `interval` epochs costs as a share of
+    training.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import torch
+from mmengine.config import Config, DictAction
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import MODELS, init_default_scope
+from torch.utils.flop_counter import FlopCounterMode
+
+import famt_mm  # noqa: F401
+from mmpretrain.structures import DataSample
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog='\n'.join(__doc__.splitlines()[5:]))
+    parser.add_argument('configs', nargs='+')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        default={}, help='applied to every config')
+    parser.add_argument('--batch-size', type=int, default=None,
+                        help="default: the config's training batch size")
+    parser.add_argument('--iters', type=int, default=20)
+    parser.add_argument('--warmup', type=int, default=3)
+    parser.add_argument('--device', choices=['cpu', 'cuda'],
+                        default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--amp', action='store_true',
+                        help='mixed precision (CUDA)')
+    parser.add_argument('--mode', choices=['step', 'epoch'], default='step')
+    parser.add_argument('--out', help='write the results as JSON')
+    parser.add_argument('--memory-probe', action='store_true',
+                        help=argparse.SUPPRESS)  # internal: one config alone
+    args = parser.parse_args(argv)
+    if args.amp and args.device != 'cuda':
+        parser.error('--amp needs --device cuda')
+    return args
+
+
+def load_cfg(path, args):
+    cfg = Config.fromfile(path)
+    cfg.merge_from_dict(args.cfg_options)
+    return cfg
+
+
+def famt_mode(cfg) -> str:
+    hooks = [h for h in cfg.get('custom_hooks', []) if h['type'] == 'FAMTHook']
+    if not hooks:
+        raise SystemExit('this benchmark needs FAMT pretraining configs '
+                         '(with a FAMTHook)')
+    return hooks[0].get('mode', 'famt')
+
+
+class Bench:
+    """One config's model, optimiser and fixed batch."""
+
+    def __init__(self, path, args):
+        cfg = load_cfg(path, args)
+        init_default_scope(cfg.get('default_scope', 'mmpretrain'))
+        if cfg.get('data_preprocessor') is not None:
+            cfg.model.setdefault('data_preprocessor', cfg.data_preprocessor)
+        self.name = osp.splitext(osp.basename(path))[0]
+        self.model = MODELS.build(cfg.model)
+        self.model.init_weights()
+        self.model.to(args.device).train()
+        optim_cfg = cfg.optim_wrapper.copy()
+        optim_cfg.type = 'AmpOptimWrapper' if args.amp else 'OptimWrapper'
+        optim_cfg.pop('loss_scale', None)
+        self.optim = build_optim_wrapper(self.model, optim_cfg)
+        mode = famt_mode(cfg)
+        self.model.set_mask_phase('warmup' if mode == 'random' else 'famt')
+        batch = args.batch_size or cfg.train_dataloader.batch_size
+        grid = self.model.patch_grid
+        patch = self.model.backbone.patch_embed.projection.stride[0]
+        gen = torch.Generator().manual_seed(0)
+        images = torch.randint(0, 256, (batch, 3, grid[0] * patch,
+                                        grid[1] * patch), generator=gen,
+                               dtype=torch.uint8)
+        samples = []
+        for _ in range(batch):
+            sample = DataSample()
+            sample.set_field(torch.rand(grid, generator=gen), 'famt_weights')
+            samples.append(sample)
+        self.data = dict(inputs=images, data_samples=samples)
+        self.batch = batch
+        self.device = args.device
+        self.times = []
+
+    def step(self):
+        start = time.perf_counter()
+        self.model.train_step(self.data, self.optim)
+        if self.device == 'cuda':
+            torch.cuda.synchronize()
+        return time.perf_counter() - start
+
+    def forward_flops(self) -> int:
+        data = self.model.data_preprocessor(self.data, True)
+        with FlopCounterMode(display=False) as counter:
+            with torch.no_grad():
+                self.model(**data, mode='loss')
+        return counter.get_total_flops()
+
+
+def proc_status_mb(field: str) -> float:
+    """VmRSS (now) or VmHWM (peak) of this process's address space. Not
+    ru_maxrss: Linux carries that across exec, so a probe spawned from a
+    big parent would report the parent's peak."""
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith(field + ':'):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError(f'{field} not in /proc/self/status')
+
+
+def memory_probe(args) -> dict:
+    """Run in a fresh process: one config's peak memory over W+2 steps,
+    from after the registries' lazy imports (model, optimiser states,
+    gradients and activations)."""
+    cfg = load_cfg(args.configs[0], args)
+    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
+    MODELS.get(cfg.model.type)  # triggers the registry's imports
+    base = proc_status_mb('VmRSS')
+    bench = Bench(args.configs[0], args)
+    if args.device == 'cuda':
+        torch.cuda.reset_peak_memory_stats()
+    for _ in range(max(args.warmup, 1) + 2):
+        bench.step()
+    if args.device == 'cuda':
+        peak = torch.cuda.max_memory_allocated() / 2**20
+    else:
+        peak = proc_status_mb('VmHWM') - base
+    return dict(peak_mem_mb=round(peak, 1))
+
+
+def probe_in_subprocess(path, argv_rest, repeats=3) -> float:
+    """Median over fresh processes; one malloc arena, because glibc's
+    per-thread arenas make CPU RSS vary by tens of percent run to run."""
+    env = dict(os.environ, MALLOC_ARENA_MAX='1')
+    peaks = []
+    for _ in range(repeats):
+        out = subprocess.run(
+            [sys.executable, __file__, path, '--memory-probe', *argv_rest],
+            capture_output=True, text=True, env=env)
+        if out.returncode != 0:
+            raise SystemExit(f'memory probe of {path} failed:\n{out.stderr}')
+        peaks.append(
+            json.loads(out.stdout.strip().splitlines()[-1])['peak_mem_mb'])
+    return statistics.median(peaks)
+
+
+def step_mode(args, argv_rest) -> list:
+    benches = [Bench(p, args) for p in args.configs]
+    flops = [b.forward_flops() for b in benches]
+    for rep in range(args.warmup + args.iters):
+        for bench in benches:
+            elapsed = bench.step()
+            if rep >= args.warmup:
+                bench.times.append(elapsed)
+    memory = [probe_in_subprocess(p, argv_rest) for p in args.configs]
+    first = statistics.median(benches[0].times)
+    rows = []
+    for bench, flop, mem in zip(benches, flops, memory):
+        median = statistics.median(bench.times)
+        rows.append(
+            dict(
+                config=bench.name,
+                batch_size=bench.batch,
+                step_time_median_s=round(median, 5),
+                images_per_s=round(bench.batch / median, 2),
+                peak_mem_mb=mem,
+                forward_gflops=round(flop / 1e9, 3),
+                flops_ratio_to_first=round(flop / flops[0], 3),
+                ratio_to_first=round(median / first, 3)))
+    return rows
+
+
+def epoch_mode(args) -> list:
+    from mmengine.runner import Runner
+
+    from famt_mm.hooks import FAMTHook, _epochs
+    rows = []
+    for path in args.configs:
+        cfg = load_cfg(path, args)
+        hook_cfg = next(h for h in cfg.custom_hooks if h['type'] == 'FAMTHook')
+        max_epochs = cfg.train_cfg.max_epochs
+        interval = max(1, _epochs(hook_cfg.get('interval', 0.1), max_epochs,
+                                  'interval'))
+        # one epoch, in the config's steady state (FAMT masks for FAMT/AMT)
+        hook_cfg.warmup_epochs = 0
+        cfg.train_cfg.max_epochs = 1
+        cfg.work_dir = tempfile.mkdtemp(prefix='famt_bench_')
+        cfg.default_hooks.checkpoint = dict(type='CheckpointHook',
+                                            interval=10**6)
+        if args.device == 'cpu' or not args.amp:
+            cfg.optim_wrapper.type = 'OptimWrapper'
+            cfg.optim_wrapper.pop('loss_scale', None)
+        if args.batch_size:
+            cfg.train_dataloader.batch_size = args.batch_size
+        runner = Runner.from_cfg(cfg)
+        start = time.perf_counter()
+        runner.train()
+        total = time.perf_counter() - start
+        hook = next(h for h in runner.hooks if isinstance(h, FAMTHook))
+        refresh = None
+        if hook.mode != 'random':  # time a refresh with the trained model
+            start = time.perf_counter()
+            hook._refresh(runner, 1)
+            refresh = time.perf_counter() - start
+        epoch = hook._last_epoch_time or total
+        rows.append(
+            dict(
+                config=osp.splitext(osp.basename(path))[0],
+                images=len(runner.train_dataloader.dataset),
+                epoch_time_s=round(epoch, 2),
+                images_per_s=round(len(runner.train_dataloader.dataset) /
+                                   epoch, 2),
+                refresh_time_s=None if refresh is None else round(refresh, 2),
+                refresh_over_epoch=None if refresh is None else round(
+                    refresh / epoch, 3),
+                refresh_interval_epochs=interval,
+                refresh_share_of_training=None if refresh is None else round(
+                    refresh / (refresh + interval * epoch), 4)))
+    first = rows[0]['epoch_time_s']
+    for row in rows:
+        row['ratio_to_first'] = round(row['epoch_time_s'] / first, 3)
+    return rows
+
+
+def print_table(rows):
+    keys = [k for k in rows[0] if k != 'config']
+    width = max(len(r['config']) for r in rows)
+    print(f'{"config":<{width}}  ' + '  '.join(f'{k:>14}' for k in keys))
+    for row in rows:
+        print(f'{row["config"]:<{width}}  ' +
+              '  '.join(f'{str(row[k]):>14}' for k in keys))
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    torch.manual_seed(0)
+    if args.memory_probe:
+        print(json.dumps(memory_probe(args)))
+        return
+    if args.mode == 'step':
+        rest = [a for a in argv if a not in args.configs]
+        rows = step_mode(args, rest)
+    else:
+        rows = epoch_mode(args)
+    device = (torch.cuda.get_device_name() if args.device == 'cuda' else
+              f'cpu ({torch.get_num_threads()} threads)')
+    print(f'device: {device}, torch {torch.__version__}')
+    print_table(rows)
+    if args.out:
+        result = dict(device=device, mode=args.mode, results=rows)
+        with open(args.out, 'w') as f:
+            json.dump(result, f, indent=2)
+        print(f'wrote {args.out}')
+
+
+if __name__ == '__main__':
+    main()
