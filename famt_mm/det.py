@@ -90,6 +90,7 @@ class WindowViT(VisionTransformer):
         self.global_indexes = {i % self.num_layers for i in global_indexes}
 
     def forward(self, x: torch.Tensor):
+        """x (B, 3, H, W) -> ((B, C, H / p, W / p), )."""
         batch = x.shape[0]
         x, hw = self.patch_embed(x)
         pos = resize_pos_embed(self.pos_embed, self.patch_resolution, hw,
@@ -112,6 +113,7 @@ class LayerNorm2d(nn.LayerNorm):
     """LayerNorm over the channels of a (B, C, H, W) map."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) -> (B, C, H, W), normalised over C."""
         return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
 
 
@@ -167,6 +169,8 @@ class SimpleFPN(BaseModule):
                         bias=False), LayerNorm2d(out_channels)))
 
     def forward(self, inputs):
+        """``(x, )`` with x (B, C, H, W) at stride 16 -> 4 or 5 maps of
+        ``out_channels`` at strides 4, 8, 16, 32 (, 64)."""
         x = inputs[0]
         outs = [
             fpn(lateral(scale(x))) for scale, lateral, fpn in zip(
@@ -187,6 +191,7 @@ class BackboneLayerDecayOptimWrapperConstructor(
 
     def add_params(self, params, module, prefix='', get_layer_depth=None,
                    **kwargs):
+        """As MMPretrain's, with depths from ``model.backbone``."""
         if get_layer_depth is None and not hasattr(module, 'get_layer_depth'):
             get_layer_depth = partial(
                 module.backbone.get_layer_depth, prefix='backbone.')

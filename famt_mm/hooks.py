@@ -196,6 +196,8 @@ class FAMTHook(Hook):
         return model.module if is_model_wrapper(model) else model
 
     def before_train(self, runner) -> None:
+        """Check the model and pipeline, build the refresh schedule and,
+        on resume, publish the weights that were live."""
         model = self._model(runner)
         if not hasattr(model, 'set_mask_phase'):
             raise TypeError(
@@ -267,6 +269,7 @@ class FAMTHook(Hook):
 
     # -------------------------------------------------------- every epoch
     def before_train_epoch(self, runner) -> None:
+        """Refresh if this epoch is scheduled; set the model's phase."""
         epoch = runner.epoch
         if epoch in self.schedule:
             self._refresh(runner, epoch)
@@ -275,16 +278,20 @@ class FAMTHook(Hook):
         self._epoch_start = time.perf_counter()
 
     def after_train_epoch(self, runner) -> None:
+        """Remember the epoch's duration (refresh cost is logged
+        relative to it)."""
         self._last_epoch_time = time.perf_counter() - self._epoch_start
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Record which weight file is live in ``checkpoint['famt']``."""
         checkpoint['famt'] = dict(
             weights_epoch=self.weights_epoch,
             num_images=self.num_images,
             grid=list(self.grid))
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        # Applied in before_train, and only when this is a resume.
+        """Keep the checkpoint's FAMT record; ``before_train`` applies it
+        when the run is a resume (not for ``load_from``)."""
         self._checkpoint_state = checkpoint.get('famt')
 
     # ------------------------------------------------------------ refresh

@@ -159,6 +159,7 @@ class LoadFAMTWeights(BaseTransform):
         self.store = FAMTWeightStore()
 
     def transform(self, results: dict) -> dict:
+        """Add ``famt_weights`` (H / p, W / p) for ``results['img']``."""
         h, w = results['img'].shape[:2]
         p = self.patch_size
         if h % p or w % p:
@@ -195,6 +196,7 @@ class FAMTRandomResizedCrop(RandomResizedCrop):
 
     @cache_randomness
     def rand_crop_params(self, img: np.ndarray):
+        """The parent's draw (top, left, height, width), remembered."""
         # Keep the draw that super().transform is about to use. (mmcv's
         # cache_random_params cannot be used here: RandomResizedCrop lists
         # this method twice in _methods_with_randomness, so every use of
@@ -203,6 +205,7 @@ class FAMTRandomResizedCrop(RandomResizedCrop):
         return self._last_crop
 
     def transform(self, results: dict) -> dict:
+        """Crop and resize as the parent; record the crop in the view."""
         size = results['img'].shape[:2]
         results = super().transform(results)
         top, left, height, width = self._last_crop
@@ -218,6 +221,7 @@ class FAMTRandomFlip(RandomFlip):
     ``results['famt_view']`` so the FAMT weights follow it. Same args."""
 
     def transform(self, results: dict) -> dict:
+        """Flip as the parent; record the flip in the view."""
         results = super().transform(results)
         if results.get('flip'):
             results[VIEW_KEY] = flip_view(

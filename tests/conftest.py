@@ -17,7 +17,6 @@ CONFIGS = osp.join(ROOT, 'configs')
 
 # A ViT small enough for 2 CPU cores: 32x32 images, patch 4, 8x8 grid.
 TINY_ARCH = dict(
-    _delete_=True,
     embed_dims=32,
     num_layers=2,
     num_heads=2,

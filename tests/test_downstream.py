@@ -124,7 +124,7 @@ def tiny_det_cfg(config, work_dir, checkpoint):
     cfg = Config.fromfile(config)
     cfg.work_dir = str(work_dir)
     cfg.model.backbone.update(
-        arch=dict(_delete_=True, embed_dims=EMBED, num_layers=4, num_heads=2,
+        arch=dict(embed_dims=EMBED, num_layers=4, num_heads=2,
                   feedforward_channels=4 * EMBED),
         img_size=(128, 128), window_size=4, global_indexes=(1, 3),
         init_cfg=dict(checkpoint=checkpoint))

@@ -55,6 +55,9 @@ def parse_args(argv=None):
                         help='mixed precision (CUDA)')
     parser.add_argument('--mode', choices=['step', 'epoch'], default='step')
     parser.add_argument('--out', help='write the results as JSON')
+    parser.add_argument('--memory-repeats', type=int, default=3,
+                        help='fresh processes per config for peak memory '
+                        '(median); 0 skips the memory measurement')
     parser.add_argument('--memory-probe', action='store_true',
                         help=argparse.SUPPRESS)  # internal: one config alone
     args = parser.parse_args(argv)
@@ -182,7 +185,10 @@ def step_mode(args, argv_rest) -> list:
             elapsed = bench.step()
             if rep >= args.warmup:
                 bench.times.append(elapsed)
-    memory = [probe_in_subprocess(p, argv_rest) for p in args.configs]
+    memory = [
+        probe_in_subprocess(p, argv_rest, args.memory_repeats)
+        if args.memory_repeats else None for p in args.configs
+    ]
     first = statistics.median(benches[0].times)
     rows = []
     for bench, flop, mem in zip(benches, flops, memory):

@@ -20,7 +20,7 @@ import time
 import torch
 import torch.nn.functional as F
 from mmengine.config import Config
-from mmengine.dataset import Compose, default_collate
+from mmengine.dataset import default_collate
 from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
 from torch.utils.data import DataLoader
@@ -28,7 +28,7 @@ from torch.utils.data import DataLoader
 import famt_mm  # noqa: F401
 from famt_mm.cues import run_capturing
 from mmpretrain.datasets import CustomDataset
-from mmpretrain.registry import MODELS, TRANSFORMS
+from mmpretrain.registry import MODELS
 
 
 @torch.no_grad()
@@ -77,13 +77,12 @@ def train_linear(train_x, train_y, test_x, test_y, epochs, batch_size, lr,
 
 def folder_loader(root, input_hw, batch_size):
     pipeline = [
-        TRANSFORMS.build(t) for t in (
-            dict(type='LoadImageFromFile'),
-            dict(type='Resize', scale=(input_hw[1], input_hw[0]),
-                 interpolation='bicubic', backend='pillow'),
-            dict(type='PackInputs'))
+        dict(type='LoadImageFromFile'),
+        dict(type='Resize', scale=(input_hw[1], input_hw[0]),
+             interpolation='bicubic', backend='pillow'),
+        dict(type='PackInputs')
     ]
-    dataset = CustomDataset(data_root=root, pipeline=Compose(pipeline))
+    dataset = CustomDataset(data_root=root, pipeline=pipeline)
     return DataLoader(dataset, batch_size=batch_size, num_workers=2,
                       collate_fn=default_collate)
 

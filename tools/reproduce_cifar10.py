@@ -52,24 +52,24 @@ def pretrain_config(args, mode, seed, work_dir) -> str:
     """Dump the run's full config next to its outputs; return its path."""
     from mmengine.config import Config
     cfg = Config.fromfile(BASE_CONFIG)
-    cfg.model.backbone.arch = dict(_delete_=True, **ARCHS[args.arch])
+    cfg.model.backbone.arch = ARCHS[args.arch]
     cfg.data_preprocessor.to_rgb = True  # JPEGs are loaded BGR
     pipeline = [dict(type='LoadImageFromFile')] + list(
         cfg.train_dataloader.dataset.pipeline)
-    cfg.train_dataloader.update(
-        batch_size=args.batch_size, num_workers=2,
-        dataset=dict(_delete_=True, type='CustomDataset',
-                     data_root=osp.join(args.data, 'train'),
-                     with_label=False, pipeline=pipeline))
+    cfg.train_dataloader.update(batch_size=args.batch_size, num_workers=2)
+    cfg.train_dataloader.dataset = dict(  # replaces the CIFAR10 data set
+        type='CustomDataset', data_root=osp.join(args.data, 'train'),
+        with_label=False, pipeline=pipeline)
     epochs = args.epochs
-    warm = max(1, epochs // 10)
+    warm = epochs // 10  # 10% linear warm-up, then cosine
     cfg.train_cfg.max_epochs = epochs
     cfg.param_scheduler = [
         dict(type='LinearLR', start_factor=1e-4, by_epoch=True, begin=0,
              end=warm, convert_to_iter_based=True),
+    ] if warm else []
+    cfg.param_scheduler.append(
         dict(type='CosineAnnealingLR', T_max=epochs - warm, by_epoch=True,
-             begin=warm, end=epochs, convert_to_iter_based=True)
-    ]
+             begin=warm, end=epochs, convert_to_iter_based=True))
     cfg.optim_wrapper.optimizer.lr = 1.5e-4 * args.batch_size / 256 * 4
     cfg.custom_hooks = [
         dict(type='FAMTHook', mode=mode, warmup_epochs=0.1, interval=0.1)

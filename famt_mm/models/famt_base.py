@@ -21,6 +21,7 @@ class FAMTMaskingMixin:
 
     def init_masking(self, mask_generator: dict,
                      warmup_mask_generator: dict) -> None:
+        """Build both generators; the phase starts unset."""
         self.mask_generator = MODELS.build(mask_generator)
         self.warmup_mask_generator = MODELS.build(warmup_mask_generator)
         self.mask_phase = None

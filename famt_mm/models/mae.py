@@ -33,6 +33,7 @@ class FAMTMAEViT(MAEViT):
     """
 
     def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None):
+        """x (B, 3, H, W); mask (B, N) int8 or None. See the class doc."""
         if mask is None or mask is False:
             return super().forward(x, mask=None)
         if mask is True:
@@ -60,6 +61,8 @@ class FAMTMAEPretrainDecoder(MAEPretrainDecoder):
     """
 
     def forward(self, x: torch.Tensor, ids_kept: torch.Tensor):
+        """x (B, 1 + n_vis, C), ids_kept (B, n_vis + n_mask) ->
+        (B, n_vis + n_mask, p * p * 3)."""
         x = self.decoder_embed(x)
         batch, n_masked = x.shape[0], ids_kept.shape[1] - (x.shape[1] - 1)
         x = torch.cat((x, self.mask_token.expand(batch, n_masked, -1)), dim=1)

@@ -39,12 +39,14 @@ class FAMTSimMIMViT(VisionTransformer):
         self.mask_token = nn.Parameter(torch.zeros(1, 1, self.embed_dims))
 
     def init_weights(self) -> None:
+        """ViT init, and the mask token ~ N(0, 0.02) unless pretrained."""
         super().init_weights()
         if not (isinstance(self.init_cfg, dict)
                 and self.init_cfg['type'] == 'Pretrained'):
             trunc_normal_(self.mask_token, std=.02)
 
     def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None):
+        """x (B, 3, H, W); mask (B, N) int8 or None -> ((B, C, h, w), )."""
         if mask is None:
             return super().forward(x)
         x, hw = self.patch_embed(x)

@@ -1,0 +1,101 @@
+"""The evidence tools: benchmark, linear probe, CIFAR-10 reproduction."""
+import json
+import os
+import os.path as osp
+import shutil
+import sys
+
+import pytest
+
+from .test_tools import dumped_famt_cfg, run
+
+
+@pytest.fixture(scope='module')
+def tiny_configs(tmp_path_factory, photos_dir):
+    tmp = tmp_path_factory.mktemp('bench')
+    paths = {}
+    for mode in ('random', 'famt'):
+        (tmp / mode).mkdir()
+        paths[mode] = dumped_famt_cfg(tmp / mode, photos_dir, mode=mode,
+                                      warmup=0, epochs=2)
+    return paths
+
+
+def test_benchmark_step_mode(tiny_configs, tmp_path):
+    out = str(tmp_path / 'step.json')
+    run([sys.executable, 'tools/benchmark.py', tiny_configs['random'],
+         tiny_configs['famt'], '--iters', '2', '--warmup', '1',
+         '--batch-size', '8', '--memory-repeats', '1', '--out', out])
+    with open(out) as f:
+        result = json.load(f)
+    assert result['device'].startswith('cpu')
+    random, famt = result['results']
+    assert set(random) >= {'config', 'step_time_median_s', 'images_per_s',
+                           'peak_mem_mb', 'ratio_to_first'}
+    assert random['ratio_to_first'] == 1.0
+    assert famt['flops_ratio_to_first'] < 0.8  # 10 of 64 tokens visible
+    assert random['peak_mem_mb'] > 0 and famt['peak_mem_mb'] > 0
+
+
+def test_benchmark_epoch_mode(tiny_configs, tmp_path):
+    out = str(tmp_path / 'epoch.json')
+    run([sys.executable, 'tools/benchmark.py', tiny_configs['famt'],
+         '--mode', 'epoch', '--out', out])
+    with open(out) as f:
+        row = json.load(f)['results'][0]
+    assert row['images'] == 32 and row['refresh_time_s'] > 0
+    assert 0 < row['refresh_share_of_training'] < 1
+
+
+def labelled_folders(root, photos_dir):
+    """Two classes (colour vs grey photos), as train/ and test/ folders."""
+    from PIL import Image
+    colour = ('astronaut', 'chelsea', 'coffee', 'rocket', 'retina',
+              'immunohistochemistry', 'hubble_deep_field', 'clock')
+    for split, flip in (('train', False), ('test', True)):
+        for name in sorted(osp.splitext(p)[0] for p in
+                           os.listdir(photos_dir)):
+            cls = 'colour' if name in colour else 'grey'
+            folder = osp.join(root, split, cls)
+            os.makedirs(folder, exist_ok=True)
+            img = Image.open(osp.join(photos_dir, f'{name}.png'))
+            img = img.convert('RGB').resize((32, 32))
+            if flip:
+                img = img.transpose(Image.FLIP_LEFT_RIGHT)
+            img.save(osp.join(folder, f'{name}.png'))
+    return root
+
+
+def test_linear_probe(tiny_configs, tmp_path, photos_dir):
+    data = labelled_folders(str(tmp_path / 'data'), photos_dir)
+    cfg = tiny_configs['famt']
+    run([sys.executable, 'tools/train.py', cfg, '--work-dir',
+         str(tmp_path / 'pre'), '--cfg-options', 'train_cfg.max_epochs=1'])
+    out = str(tmp_path / 'probe.json')
+    run([sys.executable, 'tools/linear_probe.py', cfg,
+         str(tmp_path / 'pre' / 'epoch_1.pth'), '--train',
+         osp.join(data, 'train'), '--test', osp.join(data, 'test'),
+         '--epochs', '20', '--out', out])
+    with open(out) as f:
+        result = json.load(f)
+    assert result['train_images'] == result['test_images'] == 16
+    assert 0 <= result['test_top1'] <= 100
+    assert result['train_top1'] >= 75  # 32 features, 16 images: separable
+
+
+def test_reproduce_cifar10_runs_and_resumes(tmp_path, photos_dir):
+    data = labelled_folders(str(tmp_path / 'data'), photos_dir)
+    work = str(tmp_path / 'repro')
+    cmd = [sys.executable, 'tools/reproduce_cifar10.py', '--data', data,
+           '--epochs', '1', '--modes', 'random', 'famt', '--batch-size', '8',
+           '--work-dir', work]
+    run(cmd)
+    with open(osp.join(work, 'results.json')) as f:
+        runs = json.load(f)['runs']
+    assert [r['mode'] for r in runs] == ['random', 'famt']
+    assert all(0 <= r['linear_top1'] <= 100 for r in runs)
+    assert '| famt | 0 |' in open(osp.join(work, 'results.md')).read()
+    # finished runs are not redone (a rerun would recreate this folder)
+    shutil.rmtree(osp.join(work, 'random_seed0', 'famt_weights'))
+    run(cmd)
+    assert not osp.exists(osp.join(work, 'random_seed0', 'famt_weights'))
