@@ -5,14 +5,13 @@ Importing the package registers its components in MMPretrain's registries
 mmengine, mmcv (or mmcv-lite) and mmpretrain are needed here; the
 downstream helpers that need mmdet / mmseg are imported on demand.
 """
-from . import compat  # noqa: F401  (first: patches upstream breakages)
+from . import compat  # patches upstream breakages, see its docstring
+from . import visualization
 from .hooks import FAMTHook
 from .masking import FAMTMaskGenerator, mask_counts, split_ids
-from .models import (FAMTMAE, FAMTMAEPretrainDecoder, FAMTMAEViT,
-                     FAMTSimMIM, FAMTSimMIMViT)
-from .transforms import (FAMTRandomFlip, FAMTRandomResizedCrop,
-                         LoadFAMTWeights)
-from . import visualization
+from .models import (FAMTMAE, FAMTMAEPretrainDecoder, FAMTMAEViT, FAMTSimMIM,
+                     FAMTSimMIMViT)
+from .transforms import FAMTRandomFlip, FAMTRandomResizedCrop, LoadFAMTWeights
 from .version import __version__
 
 

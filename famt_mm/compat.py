@@ -40,6 +40,7 @@ def _history_buffer_getattr(obj, name):
     statistic method (pickled inside the message hub). Anything else is
     refused, so allowing it does not open attribute access in general."""
     from mmengine.logging import HistoryBuffer
+
     # The four that HistoryBuffer.__init__ registers, and any added with
     # HistoryBuffer.register_statistics.
     allowed = {'min', 'max', 'mean', 'current',

@@ -18,7 +18,6 @@ The MAE decoder / SimMIM head, ``mask_token`` and the final norm (ViTDet
 and MMSeg's UperNet use their own) are left out.
 """
 import math
-import os
 import re
 from typing import Dict, Optional, Tuple
 
@@ -146,12 +145,3 @@ def convert(checkpoint: dict,
         return dict(model=renamed, meta=meta), report
     report.update(mapped=sorted(out), dropped=dropped)
     return dict(state_dict=out, meta=meta), report
-
-
-def save_atomic(obj, path: str) -> None:
-    """torch.save through a temporary file and a rename."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    tmp = f'{path}.{os.getpid()}.tmp'
-    torch.save(obj, tmp)
-    os.replace(tmp, path)

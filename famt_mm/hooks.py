@@ -18,6 +18,7 @@ from mmpretrain.registry import HOOKS, TRANSFORMS
 from torch.utils.data import DataLoader, Subset
 
 from .cues import famt_weights
+from .fileio import save_atomic
 from .transforms import LoadFAMTWeights, find_weight_loader
 from .visualization import render_batch
 from .weights import FREQUENCY_SOURCES, FUSION_MODES
@@ -31,17 +32,6 @@ MODES = FUSION_MODES + ('random', )
 def weights_path(directory: str, epoch: int) -> str:
     """File of the weights computed before (0-based) ``epoch``."""
     return osp.join(directory, f'epoch_{epoch}.npy')
-
-
-def save_atomic(path: str, array: np.ndarray) -> None:
-    """Write ``array`` to ``path`` so that readers never see a partial
-    file: write a temporary file beside it, then rename."""
-    tmp = f'{path}.{os.getpid()}.tmp'
-    with open(tmp, 'wb') as f:
-        np.save(f, array)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def load_weights(path: str, num_images: int, grid) -> np.ndarray:
@@ -97,7 +87,8 @@ def base_dataset(dataset):
     """The data set whose indices are ``sample_idx`` (wrappers such as
     RepeatDataset removed)."""
     while True:
-        if isinstance(dataset, (ConcatDataset, torch.utils.data.ConcatDataset)):
+        if isinstance(dataset,
+                      (ConcatDataset, torch.utils.data.ConcatDataset)):
             raise ValueError(
                 'FAMTHook does not support ConcatDataset: its parts share '
                 'sample indices. Merge the parts into one annotation file')
@@ -224,8 +215,7 @@ class FAMTHook(Hook):
                 "'sample_idx', which FAMT uses to find each image's weights: "
                 'use a data set derived from mmengine.dataset.BaseDataset '
                 '(all MMPretrain data sets are)')
-        self.loader_transform: LoadFAMTWeights = find_weight_loader(
-            self.dataset)
+        self.loader_transform = find_weight_loader(self.dataset)
         patch = self.loader_transform.patch_size
         model_patch = model.backbone.patch_embed.projection.stride[0]
         if patch != model_patch:
@@ -380,11 +370,15 @@ class FAMTHook(Hook):
         shard, stats = self._compute_shard(runner)
         weights = self._gather(shard)
         path = weights_path(self.directory, epoch)
+
+        def write(f):
+            np.save(f, weights)
+
         if is_main_process():
-            save_atomic(path, weights)
+            save_atomic(path, write)
         barrier()
         if not osp.isfile(path):  # a node without the shared work_dir
-            save_atomic(path, weights)
+            save_atomic(path, write)
         self._publish(epoch)
         if is_main_process():
             self._prune()

@@ -61,7 +61,8 @@ def _overlap_matrix(start: float, end: float, n_out: int, n_cells: int):
     lo = np.minimum(edges[:-1], edges[1:])[:, None]
     hi = np.maximum(edges[:-1], edges[1:])[:, None]
     cells = np.arange(n_cells + 1) / n_cells
-    overlap = np.minimum(hi, cells[None, 1:]) - np.maximum(lo, cells[None, :-1])
+    overlap = (np.minimum(hi, cells[None, 1:]) -
+               np.maximum(lo, cells[None, :-1]))
     return np.clip(overlap, 0, None) / (hi - lo)
 
 
@@ -107,7 +108,8 @@ class FAMTWeightStore:
         if len(raw) >= self._PATH_BYTES:
             raise ValueError(f'weight file path is too long: {path}')
         self._path.zero_()
-        self._path[:len(raw)] = torch.frombuffer(bytearray(raw), dtype=torch.uint8)
+        self._path[:len(raw)] = torch.frombuffer(
+            bytearray(raw), dtype=torch.uint8)
         self._version += 1
 
     @property
@@ -230,12 +232,8 @@ class FAMTRandomFlip(RandomFlip):
 
 
 def find_weight_loader(dataset) -> LoadFAMTWeights:
-    """The :class:`LoadFAMTWeights` in a data set's pipeline (wrappers such
-    as RepeatDataset are looked through)."""
-    inner = dataset
-    while not hasattr(inner, 'pipeline') and hasattr(inner, 'dataset'):
-        inner = inner.dataset
-    transforms: Sequence = getattr(getattr(inner, 'pipeline', None),
+    """The :class:`LoadFAMTWeights` in a data set's pipeline."""
+    transforms: Sequence = getattr(getattr(dataset, 'pipeline', None),
                                    'transforms', [])
     for t in transforms:
         if isinstance(t, LoadFAMTWeights):

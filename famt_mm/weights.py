@@ -1,4 +1,4 @@
-"""Per-patch semantic weights: attention (AMT), Fourier low-pass (FAMT), fusion.
+"""Per-patch weights: attention (AMT), Fourier low-pass (FAMT), fusion.
 
 Plain tensor functions, batched, no model state. Every function returns
 weights normalised to [0, 1] per image, so their scale is comparable.
@@ -57,7 +57,8 @@ def gaussian_lowpass(h: int, w: int, cutoff: float, device=None):
         Tensor: (h, w) float32 filter, 1 at the DC term.
     """
     if not 0 < cutoff:
-        raise ValueError(f'cutoff must be > 0 (cycles per patch), got {cutoff}')
+        raise ValueError(
+            f'cutoff must be > 0 (cycles per patch), got {cutoff}')
     u = torch.fft.fftfreq(h, device=device)[:, None]
     v = torch.fft.fftfreq(w, device=device)[None, :]
     return torch.exp(-(u**2 + v**2) / (2 * cutoff**2))

@@ -24,6 +24,7 @@ def worker(rank, world_size, port, work_dir, photos_dir):
 
     import famt_mm  # noqa: F401
     from famt_mm.hooks import FAMTHook
+
     # 15 photos: the two shards differ in size (8 and 7).
     cfg = tiny_famt_mae_cfg(work_dir, photos_dir, epochs=3, warmup=2,
                             interval=5)

@@ -12,19 +12,15 @@ from mmengine.runner import Runner
 
 import famt_mm  # noqa: F401
 from famt_mm.convert import CheckpointError, convert
-
 from .conftest import CONFIGS, ROOT, shared_dataset
 
 EMBED = 32
-DET_CFG = osp.join(CONFIGS, 'det',
-                   'mask-rcnn_vit-base-p16-famt_simplefpn_8xb2-lsj-90k_coco.py')
-LVIS_CFG = osp.join(
-    CONFIGS, 'det',
-    'mask-rcnn_vit-base-p16-famt_simplefpn_8xb2-lsj-sample1e-3-75k_lvis-v1.py')
-ISAID_CFG = osp.join(
-    CONFIGS, 'det', 'mask-rcnn_vit-base-p16-famt_simplefpn_8xb2-lsj-90k_isaid.py')
-SEG_CFG = osp.join(
-    CONFIGS, 'seg', 'upernet_vit-base-p16-famt_8xb2-amp-160k_ade20k-512x512.py')
+DET = 'mask-rcnn_vit-base-p16-famt_simplefpn_8xb2-lsj-'
+DET_CFG = osp.join(CONFIGS, 'det', DET + '90k_coco.py')
+LVIS_CFG = osp.join(CONFIGS, 'det', DET + 'sample1e-3-75k_lvis-v1.py')
+ISAID_CFG = osp.join(CONFIGS, 'det', DET + '90k_isaid.py')
+SEG_CFG = osp.join(CONFIGS, 'seg',
+                   'upernet_vit-base-p16-famt_8xb2-amp-160k_ade20k-512x512.py')
 MAE_CFG = osp.join(CONFIGS, 'pretrain', 'mae',
                    'famt-mae_vit-tiny-p4_1xb256-coslr-200e_cifar10-32px.py')
 

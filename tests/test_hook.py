@@ -11,7 +11,6 @@ from mmpretrain.registry import HOOKS
 
 import famt_mm  # noqa: F401
 from famt_mm.hooks import FAMTHook, _epochs, refresh_schedule
-
 from .conftest import tiny_famt_mae_cfg
 
 

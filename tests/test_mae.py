@@ -9,7 +9,6 @@ from mmpretrain.structures import DataSample
 
 import famt_mm  # noqa: F401
 from famt_mm.masking import mask_counts
-
 from .conftest import CONFIGS, TINY_ARCH, weight_samples
 
 CIFAR_CFG = osp.join(CONFIGS, 'pretrain', 'mae',
@@ -106,8 +105,8 @@ def test_loss_is_mae_loss_on_masked_patches(model):
     target = target.reshape(2, 64, 48)
     target = (target - target.mean(-1, keepdim=True)) / (
         target.var(-1, keepdim=True) + 1e-6)**.5
-    target_kept = torch.gather(target, 1, ids_kept[..., None].expand(-1, -1,
-                                                                      48))
+    target_kept = torch.gather(target, 1,
+                               ids_kept[..., None].expand(-1, -1, 48))
     is_masked = torch.gather(mask, 1, ids_kept) == 1
     expected = ((pred - target_kept)**2).mean(-1)[is_masked].mean()
     got = loss_for(model, images, weights, seed=3)
@@ -115,7 +114,8 @@ def test_loss_is_mae_loss_on_masked_patches(model):
 
 
 def test_training_without_hook_fails_clearly(model):
-    with pytest.raises(RuntimeError, match="custom_hooks = \\[dict\\(type='FAMTHook'\\)\\]"):
+    with pytest.raises(RuntimeError,
+                       match=r"custom_hooks = \[dict\(type='FAMTHook'\)\]"):
         model.loss(torch.rand(1, 3, 32, 32),
                    weight_samples(torch.rand(1, 8, 8)))
 

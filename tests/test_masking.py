@@ -86,12 +86,13 @@ def test_high_weights_masked_middle_thrown_low_visible():
     p_mask = (mask == 1).float().mean(0)
     p_throw = (mask == -1).float().mean(0)
     p_vis = (mask == 0).float().mean(0)
-    thirds = [slice(0, n // 3), slice(n // 3, 2 * n // 3), slice(2 * n // 3, n)]
-    low, mid, high = ([p[s].mean() for s in thirds]
-                      for p in (p_mask, p_throw, p_vis))
-    assert low[0] < low[1] < low[2]  # masked: more often with weight
-    assert mid[1] > mid[0] and mid[1] > mid[2]  # thrown: middle most
-    assert high[0] > high[1] > high[2]  # visible: low weights
+    thirds = [slice(0, n // 3), slice(n // 3, 2 * n // 3),
+              slice(2 * n // 3, n)]  # low, middle, high weights
+    masked, thrown, visible = ([p[s].mean() for s in thirds]
+                               for p in (p_mask, p_throw, p_vis))
+    assert masked[0] < masked[1] < masked[2]  # more often with weight
+    assert thrown[1] > thrown[0] and thrown[1] > thrown[2]  # middle most
+    assert visible[0] > visible[1] > visible[2]  # low weights
     # High weight is only more likely, never certain.
     assert p_mask.max() < 1 and p_vis[-1] > 0
 

@@ -10,9 +10,7 @@ from mmpretrain.registry import MODELS
 
 import famt_mm  # noqa: F401
 from famt_mm.masking import mask_counts
-
-from .conftest import (CONFIGS, TINY_ARCH, tiny_famt_mae_cfg,
-                       weight_samples)
+from .conftest import CONFIGS, TINY_ARCH, tiny_famt_mae_cfg, weight_samples
 
 SIMMIM_CFG = osp.join(
     CONFIGS, 'pretrain', 'simmim',

@@ -60,10 +60,10 @@ print(type(model).__name__, type(hook).__name__)
 
 
 def test_mask_rcnn_builds_and_runs_forward():
+    from mmdet.registry import MODELS
     from mmdet.structures import DetDataSample
     from mmdet.utils import register_all_modules
     from mmengine.hub import get_config
-    from mmdet.registry import MODELS
     register_all_modules()
     cfg = get_config('mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py')
     cfg.model.backbone.init_cfg = None

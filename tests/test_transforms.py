@@ -104,8 +104,8 @@ def test_real_transforms_move_weights_with_the_image(tmp_path, seed):
 
 
 def test_uniform_before_first_publish():
-    out = LoadFAMTWeights(patch_size=4)(dict(img=np.zeros((32, 24, 3)),
-                                            sample_idx=3))
+    out = LoadFAMTWeights(patch_size=4)(
+        dict(img=np.zeros((32, 24, 3)), sample_idx=3))
     assert torch.equal(out['famt_weights'], torch.ones(8, 6))
 
 

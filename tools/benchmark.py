@@ -31,10 +31,10 @@ import torch
 from mmengine.config import Config, DictAction
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import MODELS, init_default_scope
+from mmpretrain.structures import DataSample
 from torch.utils.flop_counter import FlopCounterMode
 
 import famt_mm  # noqa: F401
-from mmpretrain.structures import DataSample
 
 
 def parse_args(argv=None):

@@ -17,7 +17,8 @@ import sys
 import torch
 
 import famt_mm.compat  # noqa: F401  (MMEngine checkpoints under torch 2.6+)
-from famt_mm.convert import TARGETS, CheckpointError, convert, save_atomic
+from famt_mm.convert import TARGETS, CheckpointError, convert
+from famt_mm.fileio import save_atomic
 
 
 def main(argv=None) -> int:
@@ -40,7 +41,7 @@ def main(argv=None) -> int:
     except (CheckpointError, ValueError) as e:
         print(f'error: {e}', file=sys.stderr)
         return 1
-    save_atomic(out, args.dst)
+    save_atomic(args.dst, lambda f: torch.save(out, f))
     old, new = report['pos_embed']
     print(f'mapped {len(report["mapped"])} tensors for {args.target}; '
           f'left out {len(report["dropped"])} {report["dropped"]}; '

@@ -82,7 +82,8 @@ def main():
     hook = famt_hook(runner)
     print(f'\nFAMT demo done in {minutes:.1f} min on {len(dataset)} images: '
           f'weights refreshed before epochs {hook.schedule}.')
-    print(f'checkpoint: {osp.join(args.work_dir, f"epoch_{runner.epoch}.pth")}')
+    checkpoint = osp.join(args.work_dir, f'epoch_{runner.epoch}.pth')
+    print(f'checkpoint: {checkpoint}')
     print(f'figure:     {out_file}')
 
 

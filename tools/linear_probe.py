@@ -23,12 +23,12 @@ from mmengine.config import Config
 from mmengine.dataset import default_collate
 from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
+from mmpretrain.datasets import CustomDataset
+from mmpretrain.registry import MODELS
 from torch.utils.data import DataLoader
 
 import famt_mm  # noqa: F401
 from famt_mm.cues import run_capturing
-from mmpretrain.datasets import CustomDataset
-from mmpretrain.registry import MODELS
 
 
 @torch.no_grad()

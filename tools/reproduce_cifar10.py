@@ -24,8 +24,9 @@ import sys
 import time
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-BASE_CONFIG = osp.join(ROOT, 'configs', 'pretrain', 'mae',
-                       'famt-mae_vit-tiny-p4_1xb256-coslr-200e_cifar10-32px.py')
+BASE_CONFIG = osp.join(
+    ROOT, 'configs', 'pretrain', 'mae',
+    'famt-mae_vit-tiny-p4_1xb256-coslr-200e_cifar10-32px.py')
 ARCHS = {
     # 6 blocks of ViT-Tiny width: half its cost, for CPU budgets
     'mini': dict(embed_dims=192, num_layers=6, num_heads=3,

@@ -16,12 +16,12 @@ from mmengine.config import Config, DictAction
 from mmengine.dataset import Compose, default_collate
 from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
+from mmpretrain.registry import MODELS, TRANSFORMS
 from PIL import Image
 
 import famt_mm  # noqa: F401
 from famt_mm.hooks import refresh_transforms
 from famt_mm.visualization import render_batch
-from mmpretrain.registry import MODELS, TRANSFORMS
 
 
 def main():

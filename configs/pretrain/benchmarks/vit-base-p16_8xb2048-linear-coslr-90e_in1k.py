@@ -2,4 +2,5 @@
 # ImageNet-1K: frozen encoder, [CLS] token, BatchNorm (no affine) + linear
 # head, LARS, 90 epochs (MMPretrain's MAE protocol, the paper's).
 #   --cfg-options model.backbone.init_cfg.checkpoint=PRETRAIN.pth
-_base_ = 'mmpretrain::mae/benchmarks/vit-base-p16_8xb2048-linear-coslr-90e_in1k.py'
+_base_ = ('mmpretrain::mae/benchmarks/'
+          'vit-base-p16_8xb2048-linear-coslr-90e_in1k.py')

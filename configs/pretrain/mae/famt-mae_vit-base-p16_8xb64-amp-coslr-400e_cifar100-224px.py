@@ -8,7 +8,8 @@ data_preprocessor = dict(
     to_rgb=False)
 train_pipeline = [
     dict(type='FAMTRandomResizedCrop', scale=224,
-         crop_ratio_range=(0.2, 1.0), backend='pillow', interpolation='bicubic'),
+         crop_ratio_range=(0.2, 1.0), backend='pillow',
+         interpolation='bicubic'),
     dict(type='FAMTRandomFlip', prob=0.5),
     dict(type='LoadFAMTWeights', patch_size=16),
     dict(type='PackInputs', algorithm_keys=['famt_weights'])

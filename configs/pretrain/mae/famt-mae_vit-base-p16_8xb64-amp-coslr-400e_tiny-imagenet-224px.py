@@ -7,14 +7,16 @@ data_preprocessor = dict(
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='FAMTRandomResizedCrop', scale=224,
-         crop_ratio_range=(0.2, 1.0), backend='pillow', interpolation='bicubic'),
+         crop_ratio_range=(0.2, 1.0), backend='pillow',
+         interpolation='bicubic'),
     dict(type='FAMTRandomFlip', prob=0.5),
     dict(type='LoadFAMTWeights', patch_size=16),
     dict(type='PackInputs', algorithm_keys=['famt_weights'])
 ]
 train_dataloader = dict(
     batch_size=64,
-    dataset=dict(_delete_=True, type='CustomDataset', data_root='data/tiny-imagenet-200/',
+    dataset=dict(_delete_=True, type='CustomDataset',
+                 data_root='data/tiny-imagenet-200/',
                  data_prefix='train', with_label=False,
                  pipeline=train_pipeline))
 optim_wrapper = dict(optimizer=dict(lr=1.5e-4 * 512 / 256))

@@ -2,7 +2,8 @@
 # Swin's windows need the full patch grid, so throw_ratio is 0. The
 # attention cue is the last stage's (6x6 tokens, one window) received
 # attention; masks are 32x32 blocks (8x8 patches of 4 px).
-_base_ = 'mmpretrain::simmim/simmim_swin-base-w6_8xb256-amp-coslr-100e_in1k-192px.py'
+_base_ = ('mmpretrain::simmim/'
+          'simmim_swin-base-w6_8xb256-amp-coslr-100e_in1k-192px.py')
 custom_imports = dict(imports=['famt_mm'], allow_failed_imports=False)
 
 model = dict(
@@ -16,7 +17,8 @@ model = dict(
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='FAMTRandomResizedCrop', scale=192, crop_ratio_range=(0.67, 1.0)),
+    dict(type='FAMTRandomResizedCrop', scale=192,
+         crop_ratio_range=(0.67, 1.0)),
     dict(type='FAMTRandomFlip', prob=0.5),
     dict(type='LoadFAMTWeights', patch_size=4),
     dict(type='PackInputs', algorithm_keys=['famt_weights'])

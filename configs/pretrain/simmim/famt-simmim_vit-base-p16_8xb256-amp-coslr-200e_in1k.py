@@ -1,7 +1,8 @@
 # FAMT-SimMIM, ViT-B/16, ImageNet-1K, 224 px, 200 epochs (the paper's SimMIM
 # setting). Optimiser and schedule are MMPretrain's SimMIM recipe; the
 # backbone is a ViT with a mask token whose encoder drops thrown patches.
-_base_ = 'mmpretrain::simmim/simmim_swin-base-w6_8xb256-amp-coslr-100e_in1k-192px.py'
+_base_ = ('mmpretrain::simmim/'
+          'simmim_swin-base-w6_8xb256-amp-coslr-100e_in1k-192px.py')
 custom_imports = dict(imports=['famt_mm'], allow_failed_imports=False)
 
 model = dict(
@@ -30,7 +31,8 @@ model = dict(
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='FAMTRandomResizedCrop', scale=224, crop_ratio_range=(0.67, 1.0)),
+    dict(type='FAMTRandomResizedCrop', scale=224,
+         crop_ratio_range=(0.67, 1.0)),
     dict(type='FAMTRandomFlip', prob=0.5),
     dict(type='LoadFAMTWeights', patch_size=16),
     dict(type='PackInputs', algorithm_keys=['famt_weights'])

@@ -14,7 +14,8 @@ train_pipeline = [
 ]
 train_dataloader = dict(
     batch_size=64,
-    dataset=dict(_delete_=True, type='CustomDataset', data_root='data/tiny-imagenet-200/',
+    dataset=dict(_delete_=True, type='CustomDataset',
+                 data_root='data/tiny-imagenet-200/',
                  data_prefix='train', with_label=False,
                  pipeline=train_pipeline))
 optim_wrapper = dict(optimizer=dict(lr=2e-4 * 512 / 512))
