@@ -1,12 +1,13 @@
 """Small-scale reproduction: random vs AMT vs FAMT MAE on CIFAR-10, 32 px.
 
-    python tools/reproduce_cifar10.py [--data DIR] [--epochs 20]
-        [--seeds 0 1] [--modes random attention famt] [--arch mini|tiny]
-        [--batch-size 256] [--work-dir work_dirs/reproduce_cifar10]
+    python tools/reproduce_cifar10.py [--data DIR] [--epochs 10]
+        [--seeds 0 1] [--modes random attention famt] [--batch-size 256]
+        [--work-dir work_dirs/reproduce_cifar10]
 
-For every seed and mode: pretrain from scratch with the project's CIFAR
-32-px FAMT-MAE config (the same recipe for every mode: only FAMTHook's
-`mode` differs), then linear-probe the encoder (tools/linear_probe.py).
+For every seed and mode: pretrain from scratch with the committed recipe
+configs/pretrain/mae/{random,amt,famt}-mae_vit-mini-p4_1xb256-coslr-10e_
+cifar10-jpeg-32px.py (identical but for FAMTHook's `mode`), then
+linear-probe the encoder (tools/linear_probe.py).
 Finished runs are skipped, so an interrupted reproduction continues.
 Writes WORK_DIR/results.json and WORK_DIR/results.md.
 
@@ -24,16 +25,9 @@ import sys
 import time
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-BASE_CONFIG = osp.join(
-    ROOT, 'configs', 'pretrain', 'mae',
-    'famt-mae_vit-tiny-p4_1xb256-coslr-200e_cifar10-32px.py')
-ARCHS = {
-    # 6 blocks of ViT-Tiny width: half its cost, for CPU budgets
-    'mini': dict(embed_dims=192, num_layers=6, num_heads=3,
-                 feedforward_channels=768),
-    'tiny': dict(embed_dims=192, num_layers=12, num_heads=3,
-                 feedforward_channels=768),
-}
+CONFIGS = osp.join(ROOT, 'configs', 'pretrain', 'mae')
+RECIPE = '{}-mae_vit-mini-p4_1xb256-coslr-10e_cifar10-jpeg-32px.py'
+CONFIG_PREFIX = {'random': 'random', 'attention': 'amt', 'famt': 'famt'}
 
 
 def default_data() -> str:
@@ -50,35 +44,29 @@ def default_data() -> str:
 
 
 def pretrain_config(args, mode, seed, work_dir) -> str:
-    """Dump the run's full config next to its outputs; return its path."""
+    """The mode's committed recipe (configs/pretrain/mae/*-10e_cifar10-jpeg-
+    32px.py) with this run's data, seed, work dir and, if asked, another
+    length; dumped next to its outputs. Returns the dumped path."""
     from mmengine.config import Config
-    cfg = Config.fromfile(BASE_CONFIG)
-    cfg.model.backbone.arch = ARCHS[args.arch]
-    cfg.data_preprocessor.to_rgb = True  # JPEGs are loaded BGR
-    pipeline = [dict(type='LoadImageFromFile')] + list(
-        cfg.train_dataloader.dataset.pipeline)
-    cfg.train_dataloader.update(batch_size=args.batch_size, num_workers=2)
-    cfg.train_dataloader.dataset = dict(  # replaces the CIFAR10 data set
-        type='CustomDataset', data_root=osp.join(args.data, 'train'),
-        with_label=False, pipeline=pipeline)
+    cfg = Config.fromfile(
+        osp.join(CONFIGS, RECIPE.format(CONFIG_PREFIX.get(mode, 'famt'))))
+    cfg.custom_hooks[0].mode = mode  # 'frequency' runs on the FAMT recipe
+    cfg.train_dataloader.dataset.data_root = osp.join(args.data, 'train')
+    cfg.train_dataloader.batch_size = args.batch_size
     epochs = args.epochs
-    warm = epochs // 10  # 10% linear warm-up, then cosine
-    cfg.train_cfg.max_epochs = epochs
-    cfg.param_scheduler = [
-        dict(type='LinearLR', start_factor=1e-4, by_epoch=True, begin=0,
-             end=warm, convert_to_iter_based=True),
-    ] if warm else []
-    cfg.param_scheduler.append(
-        dict(type='CosineAnnealingLR', T_max=epochs - warm, by_epoch=True,
-             begin=warm, end=epochs, convert_to_iter_based=True))
-    cfg.optim_wrapper.optimizer.lr = 1.5e-4 * args.batch_size / 256 * 4
-    cfg.custom_hooks = [
-        dict(type='FAMTHook', mode=mode, warmup_epochs=0.1, interval=0.1)
-    ]
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook',
-                                        interval=epochs, max_keep_ckpts=1)
-    cfg.default_hooks.logger = dict(type='LoggerHook', interval=50)
-    cfg.randomness = dict(seed=seed)
+    if epochs != cfg.train_cfg.max_epochs:
+        warm = epochs // 10  # 10% linear warm-up, then cosine
+        cfg.train_cfg.max_epochs = epochs
+        cfg.param_scheduler = [
+            dict(type='LinearLR', start_factor=1e-4, by_epoch=True, begin=0,
+                 end=warm, convert_to_iter_based=True),
+        ] if warm else []
+        cfg.param_scheduler.append(
+            dict(type='CosineAnnealingLR', T_max=epochs - warm,
+                 by_epoch=True, begin=warm, end=epochs,
+                 convert_to_iter_based=True))
+        cfg.default_hooks.checkpoint.interval = epochs
+    cfg.randomness.seed = seed
     cfg.work_dir = work_dir
     path = osp.join(work_dir, 'pretrain_config.py')
     os.makedirs(work_dir, exist_ok=True)
@@ -123,7 +111,7 @@ def one_run(args, mode, seed) -> dict:
 
 def write_summary(args, rows):
     with open(osp.join(args.work_dir, 'results.json'), 'w') as f:
-        json.dump(dict(epochs=args.epochs, arch=args.arch,
+        json.dump(dict(epochs=args.epochs, recipe=RECIPE.format('{mode}'),
                        batch_size=args.batch_size, data=args.data,
                        runs=rows), f, indent=2)
     lines = ['| mode | seed | linear top-1 (%) | pretraining (min) |',
@@ -141,12 +129,11 @@ def write_summary(args, rows):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--data', help='folder with train/ and test/')
-    parser.add_argument('--epochs', type=int, default=20)
+    parser.add_argument('--epochs', type=int, default=10)
     parser.add_argument('--seeds', type=int, nargs='+', default=[0])
     parser.add_argument('--modes', nargs='+',
                         default=['random', 'attention', 'famt'],
                         choices=['random', 'attention', 'famt', 'frequency'])
-    parser.add_argument('--arch', choices=sorted(ARCHS), default='mini')
     parser.add_argument('--batch-size', type=int, default=256)
     parser.add_argument('--work-dir', default='work_dirs/reproduce_cifar10')
     args = parser.parse_args()
