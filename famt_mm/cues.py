@@ -24,7 +24,8 @@ def run_capturing(backbone, images, inputs=None, outputs=None) -> dict:
     its modules receive or return.
 
     Args:
-        inputs (dict): name -> module whose first positional input to keep.
+        inputs (dict): name -> module whose positional inputs (the tuple)
+            to keep.
         outputs (dict): name -> module whose output to keep.
 
     Returns:

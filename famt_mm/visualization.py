@@ -8,7 +8,7 @@ from .cues import famt_weights
 from .masking import MASKED, THROWN
 
 PANELS = ('image', 'attention', 'frequency', 'fused', 'masked / thrown')
-# RGBA overlays: masked patches red, thrown ones dark grey.
+# Overlay colours (RGB): masked patches red, thrown ones dark grey.
 _MASKED_RGB = np.array([220, 40, 40], dtype=np.float32)
 _THROWN_RGB = np.array([40, 40, 40], dtype=np.float32)
 
