@@ -20,7 +20,7 @@ from mmpretrain.registry import TRANSFORMS
 
 VIEW_KEY = 'famt_view'
 WEIGHTS_KEY = 'famt_weights'
-_FULL_VIEW = (0.0, 0.0, 1.0, 1.0)
+FULL_VIEW = (0.0, 0.0, 1.0, 1.0)  # the whole original image
 
 
 def crop_view(view, box, size):
@@ -182,7 +182,7 @@ class LoadFAMTWeights(BaseTransform):
                 raise IndexError(
                     f'sample_idx {idx} is outside the weight file '
                     f'{self.store.path}, which holds {len(maps)} maps')
-            weights = pool_view(maps[idx], results.get(VIEW_KEY, _FULL_VIEW),
+            weights = pool_view(maps[idx], results.get(VIEW_KEY, FULL_VIEW),
                                 grid)
         results[WEIGHTS_KEY] = torch.from_numpy(weights)
         return results
@@ -212,7 +212,7 @@ class FAMTRandomResizedCrop(RandomResizedCrop):
         results = super().transform(results)
         top, left, height, width = self._last_crop
         results[VIEW_KEY] = crop_view(
-            results.get(VIEW_KEY, _FULL_VIEW),
+            results.get(VIEW_KEY, FULL_VIEW),
             (left, top, left + width, top + height), size)
         return results
 
@@ -227,7 +227,7 @@ class FAMTRandomFlip(RandomFlip):
         results = super().transform(results)
         if results.get('flip'):
             results[VIEW_KEY] = flip_view(
-                results.get(VIEW_KEY, _FULL_VIEW), results['flip_direction'])
+                results.get(VIEW_KEY, FULL_VIEW), results['flip_direction'])
         return results
 
 

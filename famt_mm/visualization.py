@@ -6,6 +6,7 @@ import torch
 
 from .cues import famt_weights
 from .masking import MASKED, THROWN
+from .transforms import FULL_VIEW, pool_view
 
 PANELS = ('image', 'attention', 'frequency', 'fused', 'masked / thrown')
 # Overlay colours (RGB): masked patches red, thrown ones dark grey.
@@ -35,7 +36,8 @@ def mask_overlay(image: np.ndarray, mask: np.ndarray, grid) -> np.ndarray:
 def render_panels(images: Sequence[np.ndarray],
                   weights: Dict[str, torch.Tensor],
                   masks: torch.Tensor,
-                  titles: Sequence[str] = None) -> np.ndarray:
+                  titles: Sequence[str] = None,
+                  mask_grid=None) -> np.ndarray:
     """One row per image: the image, its attention, frequency and fused
     weights (patch grids, [0, 1]) and its sampled mask.
 
@@ -43,8 +45,10 @@ def render_panels(images: Sequence[np.ndarray],
         images: B RGB uint8 arrays (H, W, 3) at the model input size.
         weights (dict): ``attention``, ``frequency``, ``fused``, each
             (B, h, w).
-        masks (Tensor): (B, h * w) mask codes.
+        masks (Tensor): (B, h' * w') mask codes.
         titles: optional B row labels.
+        mask_grid (tuple): the masks' patch grid (h', w'); defaults to the
+            weights' grid (h, w) (they differ for Swin).
 
     Returns:
         ndarray: the figure as an (H', W', 3) uint8 RGB array.
@@ -57,7 +61,7 @@ def render_panels(images: Sequence[np.ndarray],
     fig, axes = plt.subplots(
         rows, len(PANELS), figsize=(2.2 * len(PANELS), 2.3 * rows),
         squeeze=False)
-    grid = tuple(weights['fused'].shape[1:])
+    grid = tuple(mask_grid or weights['fused'].shape[1:])
     for i, image in enumerate(images):
         mask = masks[i].cpu().numpy()
         cells = [image] + [weights[k][i].float().cpu().numpy()
@@ -111,10 +115,19 @@ def render_batch(model,
         out = famt_weights(model.backbone, data['inputs'],
                            'famt' if mode == 'random' else mode,
                            frequency_source, cutoff)
-        masks = model.mask_generator(out['fused'], generator)
+        fused = out['fused']
+        grid = model.patch_grid
+        if tuple(fused.shape[1:]) != grid:
+            # Swin's weight grid is its last stage's; training pools the
+            # maps to the patch grid (LoadFAMTWeights), so do the same.
+            fused = torch.stack([
+                torch.from_numpy(pool_view(w.float().cpu().numpy(),
+                                           FULL_VIEW, grid))
+                for w in fused])
+        masks = model.mask_generator(fused.to(out['fused'].device), generator)
     finally:
         model.train(was_training)
     images = [img.permute(1, 2, 0).cpu().numpy() for img in batch['inputs']]
     if getattr(model.data_preprocessor, '_channel_conversion', False):
         images = [img[..., ::-1] for img in images]  # loaded BGR -> RGB
-    return render_panels(images, out, masks, titles)
+    return render_panels(images, out, masks, titles, mask_grid=grid)

@@ -109,3 +109,16 @@ print('TRAINED')
 '''
     out = run([sys.executable, '-c', code])
     assert 'TRAINED' in out.stdout
+
+
+def test_mim_train_mmdet(tmp_path):
+    from .test_downstream import coco_mini_cfg
+    cfg = coco_mini_cfg(tmp_path / 'det', None)  # skips without COCO mini
+    cfg.model.backbone.init_cfg = None  # from scratch: the path is tested
+    cfg.train_cfg.update(max_iters=2, val_interval=2)
+    cfg.default_hooks.checkpoint.interval = 2
+    config = str(tmp_path / 'tiny_det.py')
+    cfg.dump(config)
+    run([osp.join(BIN, 'mim'), 'train', 'mmdet', config, '--work-dir',
+         str(tmp_path / 'det')])
+    assert osp.isfile(tmp_path / 'det' / 'iter_2.pth')

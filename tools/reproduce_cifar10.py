@@ -65,7 +65,9 @@ def pretrain_config(args, mode, seed, work_dir) -> str:
             dict(type='CosineAnnealingLR', T_max=epochs - warm,
                  by_epoch=True, begin=warm, end=epochs,
                  convert_to_iter_based=True))
-        cfg.default_hooks.checkpoint.interval = epochs
+    # A checkpoint every epoch (only the latest kept): an interrupted run
+    # resumes where it stopped.
+    cfg.default_hooks.checkpoint.interval = 1
     cfg.randomness.seed = seed
     cfg.work_dir = work_dir
     path = osp.join(work_dir, 'pretrain_config.py')
