@@ -29,6 +29,8 @@ def test_benchmark_step_mode(tiny_configs, tmp_path):
     with open(out) as f:
         result = json.load(f)
     assert result['device'].startswith('cpu')
+    assert result['command'].startswith('python tools/benchmark.py ')
+    assert '--batch-size 8' in result['command']
     random, famt = result['results']
     assert set(random) >= {'config', 'step_time_median_s', 'images_per_s',
                            'peak_mem_mb', 'ratio_to_first'}

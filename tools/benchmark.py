@@ -284,7 +284,11 @@ def main(argv=None):
     print(f'device: {device}, torch {torch.__version__}')
     print_table(rows)
     if args.out:
-        result = dict(device=device, mode=args.mode, results=rows)
+        # The exact command and stack, so a figure can be rerun and compared.
+        result = dict(device=device, mode=args.mode, torch=torch.__version__,
+                      command=' '.join(['python', 'tools/benchmark.py'] +
+                                       argv),
+                      results=rows)
         with open(args.out, 'w') as f:
             json.dump(result, f, indent=2)
         print(f'wrote {args.out}')
