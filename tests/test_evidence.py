@@ -37,6 +37,9 @@ def test_benchmark_step_mode(tiny_configs, tmp_path):
     assert random['ratio_to_first'] == 1.0
     assert famt['flops_ratio_to_first'] < 0.8  # 10 of 64 tokens visible
     assert random['peak_mem_mb'] > 0 and famt['peak_mem_mb'] > 0
+    assert 'refresh_over_step' not in random
+    assert famt['refresh_over_step'] > 0
+    assert 0 < famt['refresh_share_of_training'] < 1
 
 
 def test_benchmark_epoch_mode(tiny_configs, tmp_path):

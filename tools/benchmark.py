@@ -11,7 +11,11 @@ step (default): each config's model and optimiser are built as the Runner
     the median step time, images/s, peak memory (CUDA: max allocated; CPU:
     peak RSS growth after imports; each config alone in fresh processes,
     median of 3), the forward FLOPs counted by
-    torch.utils.flop_counter, and every ratio to the first config.
+    torch.utils.flop_counter, and every ratio to the first config. For
+    FAMT / AMT configs it also times a refresh batch (the hook's no-grad
+    full-token pass) interleaved with the steps: refresh_over_step is one
+    refresh in training epochs, refresh_share_of_training the share of
+    training time at the config's refresh interval.
 epoch: one real training epoch with the config's dataloader (point it at
     your data with --cfg-options), then one FAMTHook refresh; reports both
     times and what a refresh every `interval` epochs costs as a share of
@@ -31,10 +35,12 @@ import torch
 from mmengine.config import Config, DictAction
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import MODELS, init_default_scope
+from mmengine.runner.amp import autocast
 from mmpretrain.structures import DataSample
 from torch.utils.flop_counter import FlopCounterMode
 
 import famt_mm  # noqa: F401
+from famt_mm.cues import famt_weights
 
 
 def parse_args(argv=None):
@@ -72,6 +78,14 @@ def load_cfg(path, args):
     return cfg
 
 
+def refresh_interval(cfg) -> int:
+    """Epochs between two FAMTHook refreshes in this config."""
+    from famt_mm.hooks import _epochs
+    hook = next(h for h in cfg.custom_hooks if h['type'] == 'FAMTHook')
+    return max(1, _epochs(hook.get('interval', 0.1),
+                          cfg.train_cfg.max_epochs, 'interval'))
+
+
 def famt_mode(cfg) -> str:
     hooks = [h for h in cfg.get('custom_hooks', []) if h['type'] == 'FAMTHook']
     if not hooks:
@@ -98,6 +112,10 @@ class Bench:
         self.optim = build_optim_wrapper(self.model, optim_cfg)
         mode = famt_mode(cfg)
         self.model.set_mask_phase('warmup' if mode == 'random' else 'famt')
+        self.mode = mode
+        self.interval = refresh_interval(cfg)
+        self.amp = args.amp
+        self.refresh_times = []
         batch = args.batch_size or cfg.train_dataloader.batch_size
         grid = self.model.patch_grid
         patch = self.model.backbone.patch_embed.projection.stride[0]
@@ -118,6 +136,19 @@ class Bench:
     def step(self):
         start = time.perf_counter()
         self.model.train_step(self.data, self.optim)
+        if self.device == 'cuda':
+            torch.cuda.synchronize()
+        return time.perf_counter() - start
+
+    def refresh_step(self):
+        """One FAMTHook refresh batch: the no-grad full-token pass that
+        computes the weights (as the hook, eval mode, autocast with AMP)."""
+        start = time.perf_counter()
+        self.model.eval()
+        with torch.no_grad(), autocast(enabled=self.amp):
+            inputs = self.model.data_preprocessor(self.data, False)['inputs']
+            famt_weights(self.model.backbone, inputs, self.mode)
+        self.model.train()
         if self.device == 'cuda':
             torch.cuda.synchronize()
         return time.perf_counter() - start
@@ -185,6 +216,10 @@ def step_mode(args, argv_rest) -> list:
             elapsed = bench.step()
             if rep >= args.warmup:
                 bench.times.append(elapsed)
+            if bench.mode != 'random':
+                elapsed = bench.refresh_step()
+                if rep >= args.warmup:
+                    bench.refresh_times.append(elapsed)
     memory = [
         probe_in_subprocess(p, argv_rest, args.memory_repeats)
         if args.memory_repeats else None for p in args.configs
@@ -203,20 +238,27 @@ def step_mode(args, argv_rest) -> list:
                 forward_gflops=round(flop / 1e9, 3),
                 flops_ratio_to_first=round(flop / flops[0], 3),
                 ratio_to_first=round(median / first, 3)))
+        if bench.refresh_times:
+            # A refresh passes every image once, so refresh / step time is
+            # its cost in epochs; one every `interval` epochs costs r/(r+I).
+            refresh = statistics.median(bench.refresh_times) / median
+            rows[-1].update(
+                refresh_over_step=round(refresh, 3),
+                refresh_interval_epochs=bench.interval,
+                refresh_share_of_training=round(
+                    refresh / (refresh + bench.interval), 4))
     return rows
 
 
 def epoch_mode(args) -> list:
     from mmengine.runner import Runner
 
-    from famt_mm.hooks import FAMTHook, _epochs
+    from famt_mm.hooks import FAMTHook
     rows = []
     for path in args.configs:
         cfg = load_cfg(path, args)
         hook_cfg = next(h for h in cfg.custom_hooks if h['type'] == 'FAMTHook')
-        max_epochs = cfg.train_cfg.max_epochs
-        interval = max(1, _epochs(hook_cfg.get('interval', 0.1), max_epochs,
-                                  'interval'))
+        interval = refresh_interval(cfg)
         # one epoch, in the config's steady state (FAMT masks for FAMT/AMT)
         hook_cfg.warmup_epochs = 0
         cfg.train_cfg.max_epochs = 1
@@ -259,12 +301,12 @@ def epoch_mode(args) -> list:
 
 
 def print_table(rows):
-    keys = [k for k in rows[0] if k != 'config']
+    keys = list(dict.fromkeys(k for r in rows for k in r if k != 'config'))
     width = max(len(r['config']) for r in rows)
     print(f'{"config":<{width}}  ' + '  '.join(f'{k:>14}' for k in keys))
     for row in rows:
         print(f'{row["config"]:<{width}}  ' +
-              '  '.join(f'{str(row[k]):>14}' for k in keys))
+              '  '.join(f'{str(row.get(k, "-")):>14}' for k in keys))
 
 
 def main(argv=None):
