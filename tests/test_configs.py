@@ -63,3 +63,26 @@ def test_famt_pretraining_config_is_consistent(path):
         units = (grid[0] // gen.mask_unit) * (grid[1] // gen.mask_unit)
         n_mask, _, n_vis = gen.counts(units)
         assert n_mask >= 1 and n_vis >= 1
+
+
+def test_model_index_lists_every_config_and_is_valid():
+    from modelindex import load
+    from mmpretrain.apis import ModelHub
+
+    import famt_mm  # noqa: F401  (registers the metafiles with ModelHub)
+    index = load(osp.join(osp.dirname(CONFIGS), 'model-index.yml'))
+    index.build_models_with_collections()
+    errors = [e for e in index.collect_check_errors() if e['errors']]
+    assert not errors, errors
+    listed = [m.config for m in index.models]
+    assert len(listed) == len(set(listed)), 'a config is listed twice'
+    for config in listed:
+        assert osp.isfile(osp.join(osp.dirname(CONFIGS), config)), config
+    families = ('pretrain/mae/', 'pretrain/simmim/', 'det/', 'seg/')
+    expected = {'configs/' + osp.relpath(p, CONFIGS) for p in ALL
+                if osp.relpath(p, CONFIGS).startswith(families)}
+    assert expected == set(listed), expected ^ set(listed)
+    for model in index.models:
+        if model.config.startswith('configs/pretrain/'):
+            assert ModelHub.get(model.name).config.filename.endswith(
+                osp.basename(model.config))
