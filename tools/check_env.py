@@ -7,6 +7,7 @@ mmcv's compiled ops (NMS, RoIAlign) run; 1 otherwise, naming what failed.
 """
 import argparse
 import importlib
+import importlib.metadata
 import sys
 
 # (module, required version prefix or None)
@@ -23,6 +24,8 @@ REQUIRED = [
     ('mim', None),
     ('famt_mm', None),
 ]
+# modules without __version__: their distribution's
+DISTRIBUTIONS = {'mim': 'openmim'}
 
 
 def check_ops():
@@ -43,7 +46,8 @@ def main() -> int:
     for name, want in REQUIRED:
         try:
             module = importlib.import_module(name)
-            version = getattr(module, '__version__', '?')
+            version = getattr(module, '__version__', None) or (
+                importlib.metadata.version(DISTRIBUTIONS.get(name, name)))
             if want and not version.startswith(want):
                 failures.append(f'{name} {version} (need {want})')
             rows.append((name, version))
