@@ -66,8 +66,8 @@ def test_famt_pretraining_config_is_consistent(path):
 
 
 def test_model_index_lists_every_config_and_is_valid():
-    from modelindex import load
     from mmpretrain.apis import ModelHub
+    from modelindex import load
 
     import famt_mm  # noqa: F401  (registers the metafiles with ModelHub)
     index = load(osp.join(osp.dirname(CONFIGS), 'model-index.yml'))
