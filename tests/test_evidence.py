@@ -39,6 +39,7 @@ def test_benchmark_step_mode(tiny_configs, tmp_path):
     assert random['peak_mem_mb'] > 0 and famt['peak_mem_mb'] > 0
     assert 'refresh_over_step' not in random
     assert famt['refresh_over_step'] > 0
+    assert famt['refresh_flops_over_step'] > 0
     assert 0 < famt['refresh_share_of_training'] < 1
 
 

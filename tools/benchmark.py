@@ -14,8 +14,10 @@ step (default): each config's model and optimiser are built as the Runner
     torch.utils.flop_counter, and every ratio to the first config. For
     FAMT / AMT configs it also times a refresh batch (the hook's no-grad
     full-token pass) interleaved with the steps: refresh_over_step is one
-    refresh in training epochs, refresh_share_of_training the share of
-    training time at the config's refresh interval.
+    refresh in training epochs (refresh_flops_over_step the same from
+    FLOPs, a step counted as three forward passes),
+    refresh_share_of_training the share of training time at the config's
+    refresh interval.
 epoch: one real training epoch with the config's dataloader (point it at
     your data with --cfg-options), then one FAMTHook refresh; reports both
     times and what a refresh every `interval` epochs costs as a share of
@@ -160,6 +162,12 @@ class Bench:
                 self.model(**data, mode='loss')
         return counter.get_total_flops()
 
+    def refresh_flops(self) -> int:
+        inputs = self.model.data_preprocessor(self.data, False)['inputs']
+        with FlopCounterMode(display=False) as counter:
+            famt_weights(self.model.backbone, inputs, self.mode)
+        return counter.get_total_flops()
+
 
 def proc_status_mb(field: str) -> float:
     """VmRSS (now) or VmHWM (peak) of this process's address space. Not
@@ -244,6 +252,9 @@ def step_mode(args, argv_rest) -> list:
             refresh = statistics.median(bench.refresh_times) / median
             rows[-1].update(
                 refresh_over_step=round(refresh, 3),
+                # a training step is ~3 forward passes (backward ~2)
+                refresh_flops_over_step=round(
+                    bench.refresh_flops() / (3 * flop), 3),
                 refresh_interval_epochs=bench.interval,
                 refresh_share_of_training=round(
                     refresh / (refresh + bench.interval), 4))
