@@ -80,20 +80,20 @@ def load_cfg(path, args):
     return cfg
 
 
-def refresh_interval(cfg) -> int:
-    """Epochs between two FAMTHook refreshes in this config."""
-    from famt_mm.hooks import _epochs
-    hook = next(h for h in cfg.custom_hooks if h['type'] == 'FAMTHook')
-    return max(1, _epochs(hook.get('interval', 0.1),
-                          cfg.train_cfg.max_epochs, 'interval'))
-
-
-def famt_mode(cfg) -> str:
+def famt_hook_cfg(cfg):
+    """The config's FAMTHook entry."""
     hooks = [h for h in cfg.get('custom_hooks', []) if h['type'] == 'FAMTHook']
     if not hooks:
         raise SystemExit('this benchmark needs FAMT pretraining configs '
                          '(with a FAMTHook)')
-    return hooks[0].get('mode', 'famt')
+    return hooks[0]
+
+
+def refresh_interval(cfg) -> int:
+    """Epochs between two FAMTHook refreshes in this config."""
+    from famt_mm.hooks import _epochs
+    return max(1, _epochs(famt_hook_cfg(cfg).get('interval', 0.1),
+                          cfg.train_cfg.max_epochs, 'interval'))
 
 
 class Bench:
@@ -112,9 +112,9 @@ class Bench:
         optim_cfg.type = 'AmpOptimWrapper' if args.amp else 'OptimWrapper'
         optim_cfg.pop('loss_scale', None)
         self.optim = build_optim_wrapper(self.model, optim_cfg)
-        mode = famt_mode(cfg)
-        self.model.set_mask_phase('warmup' if mode == 'random' else 'famt')
-        self.mode = mode
+        self.mode = famt_hook_cfg(cfg).get('mode', 'famt')
+        self.model.set_mask_phase(
+            'warmup' if self.mode == 'random' else 'famt')
         self.interval = refresh_interval(cfg)
         self.amp = args.amp
         self.refresh_times = []
@@ -142,15 +142,18 @@ class Bench:
             torch.cuda.synchronize()
         return time.perf_counter() - start
 
-    def refresh_step(self):
+    def refresh_pass(self):
         """One FAMTHook refresh batch: the no-grad full-token pass that
         computes the weights (as the hook, eval mode, autocast with AMP)."""
-        start = time.perf_counter()
         self.model.eval()
         with torch.no_grad(), autocast(enabled=self.amp):
             inputs = self.model.data_preprocessor(self.data, False)['inputs']
             famt_weights(self.model.backbone, inputs, self.mode)
         self.model.train()
+
+    def refresh_step(self):
+        start = time.perf_counter()
+        self.refresh_pass()
         if self.device == 'cuda':
             torch.cuda.synchronize()
         return time.perf_counter() - start
@@ -163,9 +166,8 @@ class Bench:
         return counter.get_total_flops()
 
     def refresh_flops(self) -> int:
-        inputs = self.model.data_preprocessor(self.data, False)['inputs']
         with FlopCounterMode(display=False) as counter:
-            famt_weights(self.model.backbone, inputs, self.mode)
+            self.refresh_pass()
         return counter.get_total_flops()
 
 
@@ -268,7 +270,7 @@ def epoch_mode(args) -> list:
     rows = []
     for path in args.configs:
         cfg = load_cfg(path, args)
-        hook_cfg = next(h for h in cfg.custom_hooks if h['type'] == 'FAMTHook')
+        hook_cfg = famt_hook_cfg(cfg)
         interval = refresh_interval(cfg)
         # one epoch, in the config's steady state (FAMT masks for FAMT/AMT)
         hook_cfg.warmup_epochs = 0
