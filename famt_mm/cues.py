@@ -140,8 +140,9 @@ def famt_weights(backbone,
         cutoff (float): Gaussian low-pass sigma in cycles per patch.
 
     Returns:
-        dict: ``attention``, ``frequency``, ``fused``, each (B, h, w) in
-        [0, 1].
+        dict: ``attention`` (in [0, 1]), ``frequency`` (ratio to the
+        image mean), ``fused`` (in [WEIGHT_FLOOR, 1], the sampling
+        weights), each (B, h, w).
     """
     attn, tokens, hw = backbone_cues(backbone, images)
     attn_w = attention_weights(attn)

@@ -9,7 +9,8 @@ from typing import List, Optional, Sequence, Union
 import numpy as np
 import torch
 from mmengine.dataset import Compose, ConcatDataset, default_collate
-from mmengine.dist import all_gather, barrier, get_dist_info, is_main_process
+from mmengine.dist import (all_gather, all_gather_object, barrier,
+                           get_dist_info, is_main_process)
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.runner.amp import autocast
@@ -19,8 +20,9 @@ from torch.utils.data import DataLoader, Subset
 
 from .cues import famt_weights
 from .fileio import save_atomic
-from .transforms import LoadFAMTWeights, find_weight_loader
-from .visualization import render_batch
+from .masking import check_weight_values
+from .transforms import LoadFAMTWeights, find_weight_loader, pool_to_grid
+from .visualization import concentration_label, render_batch
 from .weights import FREQUENCY_SOURCES, FUSION_MODES
 
 WEIGHTS_SUBDIR = 'famt_weights'
@@ -45,6 +47,10 @@ def load_weights(path: str, num_images: int, grid) -> np.ndarray:
             f'FAMT weight file {path} has shape {maps.shape} but the '
             f'training set needs {expected} (images, weight grid): it was '
             'computed for another data set or model input size')
+    for start in range(0, num_images, 65536):  # bounded memory
+        check_weight_values(
+            torch.from_numpy(np.array(maps[start:start + 65536])),
+            f'FAMT weight file {path}', first_index=start)
     return maps
 
 
@@ -227,6 +233,7 @@ class FAMTHook(Hook):
         self.num_images = len(self.dataset)
         self.directory = osp.join(runner.work_dir, WEIGHTS_SUBDIR)
         os.makedirs(self.directory, exist_ok=True)
+        self._check_rank_seeds(runner)
         runner.logger.info(
             f'FAMT ({self.mode}): random masking for {self._warmup} epochs'
             + (f', then weights refreshed before epochs {self.schedule} '
@@ -234,6 +241,22 @@ class FAMTHook(Hook):
                if self.schedule else ''))
         if runner.epoch > 0:
             self._restore(runner)
+
+    @staticmethod
+    def _check_rank_seeds(runner) -> None:
+        """Warn when every rank has the same random seed: the mask noise
+        would then be the same on every GPU (sample j of every rank masked
+        alike), dividing the masks' diversity per step by the world size."""
+        world_size = get_dist_info()[1]
+        if world_size == 1:
+            return
+        seeds = all_gather_object(torch.initial_seed())
+        if len(set(seeds)) == 1:
+            runner.logger.warning(
+                f'FAMT: all {world_size} ranks have the random seed '
+                f'{seeds[0]}, so they draw identical masks for the same batch '
+                'position; set randomness = dict(seed=..., '
+                'diff_rank_seed=True) in the config')
 
     def _restore(self, runner) -> None:
         """Publish the weights that were live at the resumed epoch."""
@@ -323,10 +346,12 @@ class FAMTHook(Hook):
 
     @torch.no_grad()
     def _compute_shard(self, runner):
-        """This rank's fused weights (n, h, w) float16, and stats."""
+        """This rank's fused weights (n, h, w) float16, the cues' values
+        and the masks' concentration statistics (per batch)."""
         model = self._model(runner)
         loader = self._refresh_loader(runner)
         fused, stats = [], {k: [] for k in ('attention', 'frequency', 'fused')}
+        concentration = []
         progress = ProgressBar(len(loader)) if is_main_process() else None
         was_training = model.training
         model.eval()
@@ -341,6 +366,8 @@ class FAMTHook(Hook):
                 fused.append(out['fused'].half().cpu())
                 for name, w in out.items():
                     stats[name].append(w.float().flatten(1).cpu())
+                concentration.append(
+                    (len(out['fused']), self._concentration(model, out)))
                 if progress is not None:
                     progress.update()
         finally:
@@ -349,7 +376,22 @@ class FAMTHook(Hook):
             print(flush=True)  # end the progress bar's line
         grid = self.grid
         fused = (torch.cat(fused) if fused else torch.zeros(0, *grid).half())
-        return fused, {k: torch.cat(v) for k, v in stats.items() if v}
+        stats = {k: torch.cat(v) for k, v in stats.items() if v}
+        if concentration:
+            total = sum(n for n, _ in concentration)
+            stats['concentration'] = {
+                key: sum(n * c[key] for n, c in concentration) / total
+                for key in concentration[0][1]
+            }
+        return fused, stats
+
+    def _concentration(self, model, out) -> dict:
+        """The masks' concentration statistics for a batch of fused
+        weights (:meth:`FAMTMaskGenerator.concentration`)."""
+        fused = out['fused'].float()
+        if tuple(fused.shape[1:]) != model.patch_grid:  # Swin
+            fused = pool_to_grid(fused, model.patch_grid)
+        return model.mask_generator.concentration(fused)
 
     def _gather(self, shard: torch.Tensor) -> np.ndarray:
         """Every rank's shard -> the complete (num_images, h, w) array."""
@@ -370,6 +412,9 @@ class FAMTHook(Hook):
         shard, stats = self._compute_shard(runner)
         weights = self._gather(shard)
         path = weights_path(self.directory, epoch)
+        check_weight_values(
+            torch.from_numpy(weights),
+            f'the refresh before epoch {epoch} (did training diverge?)')
 
         def write(f):
             np.save(f, weights)
@@ -419,14 +464,18 @@ class FAMTHook(Hook):
             parts.append(f'({elapsed / self._last_epoch_time:.2f} of the '
                          'last training epoch)')
         line = ' '.join(parts)
+        concentration = stats.pop('concentration', None)
         for name, w in stats.items():
-            # top10: share of the weight mass in the top 10% of patches,
-            # 0.1 for uniform weights; higher means more concentrated.
-            k = max(1, w.shape[1] // 10)
-            mass = w.sum(1).clamp_min(1e-12)
-            top = (w.topk(k, dim=1).values.sum(1) / mass).mean()
+            # The spread within an image says how much a cue can move the
+            # masks (the frequency ratio's is usually ~0.1).
+            spread = (w.amax(1) - w.amin(1)).mean()
             line += (f'; {name} mean {w.mean():.3f} std {w.std():.3f} '
-                     f'top10 {top:.3f}')
-            runner.message_hub.update_scalar(f'famt/{name}_top10', float(top))
+                     f'range {spread:.3f}')
+        if concentration is not None:
+            # How model-driven the masks are: see famt_mm.diagnostics.
+            line += '; masks: ' + concentration_label(concentration).replace(
+                '\n', ', ')
+            for key, value in concentration.items():
+                runner.message_hub.update_scalar(f'famt/{key}', value)
         runner.message_hub.update_scalar('famt/refresh_time', elapsed)
         runner.logger.info(line)

@@ -3,7 +3,14 @@
 The mask code used everywhere in famt_mm: ``1`` masked (reconstructed, in
 the loss), ``-1`` thrown (removed from encoder, decoder and loss), ``0``
 visible (seen by the encoder).
+
+The training step's path (:meth:`FAMTMaskGenerator.__call__` with
+``check=False``, :func:`split_ids`) never reads a value back from the
+device: the role counts follow from (N, r, t), and weights are validated
+where they are made or loaded.
 """
+import math
+from numbers import Real
 from typing import Optional, Tuple
 
 import torch
@@ -11,6 +18,25 @@ import torch.nn.functional as F
 from mmpretrain.registry import MODELS
 
 MASKED, THROWN, VISIBLE = 1, -1, 0
+
+
+def check_real(name: str, value, low=None, high=None, low_open=False,
+               high_open=False):
+    """``value`` as a float if it is a finite real number (not a bool) in
+    the given range; else a ValueError naming it and the allowed range."""
+    ok = isinstance(value, Real) and not isinstance(value, bool)
+    ok = ok and math.isfinite(value)
+    if ok and low is not None:
+        ok = value > low if low_open else value >= low
+    if ok and high is not None:
+        ok = value < high if high_open else value <= high
+    if not ok:
+        lo = '-inf' if low is None else low
+        hi = 'inf' if high is None else high
+        raise ValueError(
+            f'{name} must be a finite number in {"(" if low_open else "["}'
+            f'{lo}, {hi}{")" if high_open else "]"}, got {value!r}')
+    return float(value)
 
 
 def mask_counts(num_tokens: int, mask_ratio: float,
@@ -26,19 +52,22 @@ def mask_counts(num_tokens: int, mask_ratio: float,
 
 
 def weighted_order(weights: torch.Tensor,
-                   generator: Optional[torch.Generator] = None):
+                   generator: Optional[torch.Generator] = None,
+                   gamma: float = 1.0):
     """A random ordering of each row, drawn without replacement with
-    probability proportional to the weights (Gumbel-top-k).
+    probability proportional to ``weights ** gamma`` (Gumbel-top-k).
 
-    ``argsort(log w + Gumbel, descending)`` is distributed as sequential
-    sampling without replacement (Plackett-Luce). Rows are rescaled by their
-    maximum first, so any positive scale gives the same result; zero weights
-    come last, in uniformly random order among themselves.
+    ``argsort(gamma log w + Gumbel, descending)`` is distributed as
+    sequential sampling without replacement (Plackett-Luce). Rows are
+    rescaled by their maximum first, so any positive scale gives the same
+    result; zero weights come last, in uniformly random order among
+    themselves. ``gamma = 0`` is a uniformly random order.
 
     Args:
         weights (Tensor): (B, N), non-negative, each row with a positive entry.
         generator (torch.Generator, optional): source of the noise; it may
             live on another device than ``weights``.
+        gamma (float): sharpness exponent, >= 0.
 
     Returns:
         Tensor: (B, N) int64 token indices, first drawn first.
@@ -48,7 +77,7 @@ def weighted_order(weights: torch.Tensor,
     u = torch.rand(w.shape, generator=generator, device=device).to(w.device)
     gumbel = -torch.log(-torch.log(u.clamp(1e-20, 1.0 - 1e-7)))
     # log w >= -104 for every positive float32: -1e4 keeps zeros below all.
-    keys = torch.log(w).clamp_min(-1e4) + gumbel
+    keys = torch.log(w).clamp_min(-1e4) * gamma + gumbel
     return torch.argsort(keys, dim=1, descending=True)
 
 
@@ -60,6 +89,33 @@ def unit_pool(weights: torch.Tensor, unit: int) -> torch.Tensor:
 def unit_expand(codes: torch.Tensor, unit: int) -> torch.Tensor:
     """Give every patch of a ``unit x unit`` block its block's code."""
     return codes.repeat_interleave(unit, 1).repeat_interleave(unit, 2)
+
+
+def check_weight_values(weights: torch.Tensor, source: str = 'weights',
+                        first_index: int = 0):
+    """Raise a ValueError naming ``source`` and the sample (numbered from
+    ``first_index``) if a weight is NaN, infinite or negative, or a sample
+    has no positive weight.
+
+    Reads the tensor back (a host sync): call it where weights are made or
+    loaded, never in the training step.
+    """
+    flat = weights.reshape(weights.shape[0], -1).float()
+    for problem, bad in (('NaN', torch.isnan(flat)),
+                         ('infinite', torch.isinf(flat)),
+                         ('negative', flat < 0)):
+        rows = (bad.any(dim=1).nonzero().flatten() + first_index).tolist()
+        if rows:
+            raise ValueError(
+                f'{source} has {problem} weights in sample(s) {rows[:10]}'
+                f'{" ..." if len(rows) > 10 else ""}; weights must be '
+                'finite and >= 0')
+    empty = ((flat.amax(dim=1) <= 0).nonzero().flatten() +
+             first_index).tolist()
+    if empty:
+        raise ValueError(
+            f'{source} has all-zero weights in sample(s) {empty[:10]}; give '
+            'them uniform weights for random masking')
 
 
 @MODELS.register_module()
@@ -79,11 +135,19 @@ class FAMTMaskGenerator:
             patches (MAE); 2 with 16-px patches masks 32x32 blocks (SimMIM).
             Weights are averaged per unit and every patch of a unit shares
             its fate.
+        gamma (float): sharpness, units are drawn with probability
+            proportional to ``w ** gamma``. 1 (default) is the method; 0 is
+            uniform random masking; > 1 concentrates the masks on the
+            highest weights (see ``docs/method.md`` for what it does to
+            the concentration statistics).
 
     Call:
         weights (Tensor): (B, N) or (B, h, w) non-negative weights; any
             scale. ``mask_unit > 1`` needs the (B, h, w) form or a square N.
         generator (torch.Generator, optional): for reproducible masks.
+        check (bool): validate the values (NaN, inf, negative, all-zero),
+            which reads them back from the device. The training step passes
+            False: its weights were validated where they were made.
 
     Returns:
         Tensor: (B, N) int8: 1 masked, -1 thrown, 0 visible.
@@ -98,22 +162,22 @@ class FAMTMaskGenerator:
     def __init__(self,
                  mask_ratio: float = 0.45,
                  throw_ratio: float = 0.40,
-                 mask_unit: int = 1):
-        if not 0 < mask_ratio < 1:
-            raise ValueError(f'mask_ratio must be in (0, 1), got {mask_ratio}')
-        if throw_ratio < 0:
-            raise ValueError(f'throw_ratio must be >= 0, got {throw_ratio}')
+                 mask_unit: int = 1,
+                 gamma: float = 1.0):
+        self.mask_ratio = check_real('mask_ratio', mask_ratio, 0, 1, True,
+                                     True)
+        self.throw_ratio = check_real('throw_ratio', throw_ratio, 0)
         if mask_ratio + throw_ratio >= 1:
             raise ValueError(
                 f'mask_ratio + throw_ratio must be < 1 so that some tokens '
                 f'stay visible, got {mask_ratio} + {throw_ratio} = '
                 f'{mask_ratio + throw_ratio}')
-        if int(mask_unit) != mask_unit or mask_unit < 1:
+        if (isinstance(mask_unit, bool) or not isinstance(mask_unit, Real)
+                or int(mask_unit) != mask_unit or mask_unit < 1):
             raise ValueError(
-                f'mask_unit must be a positive integer, got {mask_unit}')
-        self.mask_ratio = mask_ratio
-        self.throw_ratio = throw_ratio
+                f'mask_unit must be a positive integer, got {mask_unit!r}')
         self.mask_unit = int(mask_unit)
+        self.gamma = check_real('gamma', gamma, 0)
 
     def counts(self, num_units: int) -> Tuple[int, int, int]:
         """``(n_mask, n_throw, n_visible)`` in units. r + t < 1 always
@@ -126,20 +190,27 @@ class FAMTMaskGenerator:
                 'mask_ratio or use a finer mask_unit')
         return counts
 
-    def _check_weights(self, weights: torch.Tensor) -> torch.Tensor:
-        """Validate and bring weights to (B, h, w) unit-poolable form."""
+    def patch_counts(self, grid) -> Tuple[int, int, int]:
+        """``(n_mask, n_throw, n_visible)`` in patches for a (h, w) patch
+        grid: what every row of this generator's mask holds."""
+        units = (grid[0] // self.mask_unit) * (grid[1] // self.mask_unit)
+        area = self.mask_unit**2
+        return tuple(n * area for n in self.counts(units))
+
+    def unit_weights(self, weights: torch.Tensor) -> torch.Tensor:
+        """(B, N) or (B, h, w) patch weights -> (B, h_u, w_u) or (B, N)
+        weights per mask unit, with shape checks (no value read back)."""
         if not torch.is_tensor(weights):
             raise ValueError(
                 f'weights must be a tensor, got {type(weights).__name__}')
-        if weights.dim() == 2:
-            side = int(round(weights.shape[1]**0.5))
-            if self.mask_unit > 1:
-                if side * side != weights.shape[1]:
-                    raise ValueError(
-                        f'mask_unit={self.mask_unit} needs (B, h, w) '
-                        f'weights or a square N, got {tuple(weights.shape)}')
-                weights = weights.reshape(-1, side, side)
-        elif weights.dim() != 3:
+        if weights.dim() == 2 and self.mask_unit > 1:
+            side = math.isqrt(weights.shape[1])
+            if side * side != weights.shape[1]:
+                raise ValueError(
+                    f'mask_unit={self.mask_unit} needs (B, h, w) '
+                    f'weights or a square N, got {tuple(weights.shape)}')
+            weights = weights.reshape(-1, side, side)
+        elif weights.dim() not in (2, 3):
             raise ValueError('weights must have shape (B, N) or (B, h, w), '
                              f'got {tuple(weights.shape)}')
         if weights.shape[0] == 0 or weights[0].numel() == 0:
@@ -149,63 +220,63 @@ class FAMTMaskGenerator:
             raise ValueError(
                 f'patch grid {tuple(weights.shape[1:])} is not divisible by '
                 f'mask_unit={self.mask_unit}')
-        if torch.isnan(weights).any():
-            raise ValueError('weights contain NaN')
-        if torch.isinf(weights).any():
-            raise ValueError('weights contain inf')
-        if (weights < 0).any():
-            raise ValueError(
-                f'weights must be non-negative, min is {weights.min().item()}')
-        flat = weights.flatten(1)
-        empty = (flat.amax(dim=1) <= 0).nonzero().flatten()
-        if len(empty):
-            raise ValueError(
-                f'sample(s) {empty.tolist()} have all-zero weights; give them '
-                'uniform weights for random masking')
-        return weights
+        return (unit_pool(weights, self.mask_unit)
+                if self.mask_unit > 1 else weights)
 
     def __call__(self,
                  weights: torch.Tensor,
-                 generator: Optional[torch.Generator] = None) -> torch.Tensor:
-        weights = self._check_weights(weights)
-        batch = weights.shape[0]
-        if self.mask_unit > 1:
-            weights = unit_pool(weights, self.mask_unit)
-        grid = weights.shape[1:] if weights.dim() == 3 else None
-        flat = weights.reshape(batch, -1)
+                 generator: Optional[torch.Generator] = None,
+                 check: bool = True) -> torch.Tensor:
+        units = self.unit_weights(weights)
+        if check:
+            check_weight_values(weights)
+        batch = units.shape[0]
+        grid = units.shape[1:] if units.dim() == 3 else None
+        flat = units.reshape(batch, -1)
         n_mask, n_throw, n_vis = self.counts(flat.shape[1])
 
-        order = weighted_order(flat, generator)
-        codes_in_order = torch.tensor(
-            [MASKED] * n_mask + [THROWN] * n_throw + [VISIBLE] * n_vis,
-            dtype=torch.int8,
-            device=flat.device).expand(batch, -1)
-        codes = torch.empty_like(codes_in_order).scatter_(
-            1, order, codes_in_order)
+        order = weighted_order(flat, generator, self.gamma)
+        # Each unit's draw position -> its role; no host-to-device copy.
+        position = torch.empty_like(order).scatter_(
+            1, order,
+            torch.arange(order.shape[1], device=order.device).expand_as(order))
+        codes = torch.where(
+            position < n_mask, MASKED,
+            torch.where(position < n_mask + n_throw, THROWN,
+                        VISIBLE)).to(torch.int8)
         if self.mask_unit > 1:
             codes = unit_expand(codes.reshape(batch, *grid), self.mask_unit)
         return codes.reshape(batch, -1)
 
+    def concentration(self, weights: torch.Tensor) -> dict:
+        """How concentrated this generator's masks are for ``weights``:
+        :func:`famt_mm.diagnostics.concentration` on the unit weights."""
+        from .diagnostics import concentration
+        units = self.unit_weights(weights).flatten(1)
+        return concentration(units, self.counts(units.shape[1]), self.gamma)
+
     def __repr__(self):
         return (f'{type(self).__name__}(mask_ratio={self.mask_ratio}, '
                 f'throw_ratio={self.throw_ratio}, '
-                f'mask_unit={self.mask_unit})')
+                f'mask_unit={self.mask_unit}, gamma={self.gamma})')
 
 
-def split_ids(mask: torch.Tensor):
+def split_ids(mask: torch.Tensor, counts: Tuple[int, int, int]):
     """Token indices per role, each ascending within its role.
 
     Args:
-        mask (Tensor): (B, N) mask code with the same counts in every row.
+        mask (Tensor): (B, N) mask code.
+        counts (tuple): ``(n_mask, n_throw, n_visible)`` of every row, as
+            :meth:`FAMTMaskGenerator.patch_counts` gives them (known before
+            the mask exists, so nothing is read back from the device).
 
     Returns:
         tuple[Tensor, Tensor, Tensor]: ``ids_visible`` (B, n_vis),
         ``ids_masked`` (B, n_mask), ``ids_thrown`` (B, n_throw).
     """
+    n_mask, _, n_vis = counts
     # visible -> 0, masked -> 1, thrown -> 2; a stable sort keeps patch order.
     key = torch.where(mask == THROWN, 2, mask.long())
     order = torch.argsort(key, dim=1, stable=True)
-    n_vis = int((mask[0] == VISIBLE).sum())
-    n_mask = int((mask[0] == MASKED).sum())
     return (order[:, :n_vis], order[:, n_vis:n_vis + n_mask],
             order[:, n_vis + n_mask:])

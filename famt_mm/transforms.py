@@ -83,6 +83,16 @@ def pool_view(weight_map: np.ndarray, view, grid) -> np.ndarray:
     return (rows @ weight_map.astype(np.float64) @ cols.T).astype(np.float32)
 
 
+def pool_to_grid(maps: torch.Tensor, grid) -> torch.Tensor:
+    """:func:`pool_view` of the whole image for a batch of maps: (B, h0, w0)
+    -> (B, h, w), e.g. Swin's last-stage weights to its patch grid."""
+    rows = torch.from_numpy(
+        _overlap_matrix(0.0, 1.0, grid[0], maps.shape[1])).to(maps)
+    cols = torch.from_numpy(
+        _overlap_matrix(0.0, 1.0, grid[1], maps.shape[2])).to(maps)
+    return rows @ maps @ cols.T
+
+
 class FAMTWeightStore:
     """Per-image weight maps, visible to every dataloader worker.
 

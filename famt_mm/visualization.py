@@ -6,7 +6,7 @@ import torch
 
 from .cues import famt_weights
 from .masking import MASKED, THROWN
-from .transforms import FULL_VIEW, pool_view
+from .transforms import pool_to_grid
 
 PANELS = ('image', 'attention', 'frequency', 'fused', 'masked / thrown')
 # Overlay colours (RGB): masked patches red, thrown ones dark grey.
@@ -37,9 +37,11 @@ def render_panels(images: Sequence[np.ndarray],
                   weights: Dict[str, torch.Tensor],
                   masks: torch.Tensor,
                   titles: Sequence[str] = None,
-                  mask_grid=None) -> np.ndarray:
-    """One row per image: the image, its attention, frequency and fused
-    weights (patch grids, [0, 1]) and its sampled mask.
+                  mask_grid=None,
+                  mask_labels: Sequence[str] = None) -> np.ndarray:
+    """One row per image: the image, its attention and fused weights
+    (patch grids on a [0, 1] scale), its frequency ratio (on its own range,
+    written under it) and its sampled mask.
 
     Args:
         images: B RGB uint8 arrays (H, W, 3) at the model input size.
@@ -49,6 +51,8 @@ def render_panels(images: Sequence[np.ndarray],
         titles: optional B row labels.
         mask_grid (tuple): the masks' patch grid (h', w'); defaults to the
             weights' grid (h, w) (they differ for Swin).
+        mask_labels: optional B labels under the masks (e.g. the
+            concentration statistics).
 
     Returns:
         ndarray: the figure as an (H', W', 3) uint8 RGB array.
@@ -68,7 +72,12 @@ def render_panels(images: Sequence[np.ndarray],
                            for k in ('attention', 'frequency', 'fused')]
         cells.append(mask_overlay(image, mask, grid))
         for j, (ax, cell) in enumerate(zip(axes[i], cells)):
-            if cell.ndim == 2:
+            if cell.ndim == 2 and PANELS[j] == 'frequency':
+                # A ratio to the image mean (about 1 +- 0.1): its own range.
+                ax.imshow(cell, cmap='inferno', interpolation='nearest')
+                ax.set_xlabel(f'{cell.min():.2f} - {cell.max():.2f}',
+                              fontsize=7)
+            elif cell.ndim == 2:
                 ax.imshow(cell, cmap='inferno', vmin=0, vmax=1,
                           interpolation='nearest')
             else:
@@ -79,6 +88,8 @@ def render_panels(images: Sequence[np.ndarray],
                 ax.set_title(PANELS[j], fontsize=9)
         if titles is not None:
             axes[i][0].set_ylabel(titles[i], fontsize=8)
+        if mask_labels is not None:
+            axes[i][-1].set_xlabel(mask_labels[i], fontsize=7)
     counts = [int((masks[0] == c).sum()) for c in (MASKED, THROWN, 0)]
     fig.suptitle(f'masked (red) {counts[0]}, thrown (grey) {counts[1]}, '
                  f'visible {counts[2]} of {masks.shape[1]} patches',
@@ -120,14 +131,23 @@ def render_batch(model,
         if tuple(fused.shape[1:]) != grid:
             # Swin's weight grid is its last stage's; training pools the
             # maps to the patch grid (LoadFAMTWeights), so do the same.
-            fused = torch.stack([
-                torch.from_numpy(pool_view(w.float().cpu().numpy(),
-                                           FULL_VIEW, grid))
-                for w in fused])
-        masks = model.mask_generator(fused.to(out['fused'].device), generator)
+            fused = pool_to_grid(fused.float(), grid)
+        masks = model.mask_generator(fused, generator)
+        labels = [
+            concentration_label(model.mask_generator.concentration(w[None]))
+            for w in fused
+        ]
     finally:
         model.train(was_training)
     images = [img.permute(1, 2, 0).cpu().numpy() for img in batch['inputs']]
     if getattr(model.data_preprocessor, '_channel_conversion', False):
         images = [img[..., ::-1] for img in images]  # loaded BGR -> RGB
-    return render_panels(images, out, masks, titles, mask_grid=grid)
+    return render_panels(images, out, masks, titles, mask_grid=grid,
+                         mask_labels=labels)
+
+
+def concentration_label(stats: dict) -> str:
+    """Short text of :func:`famt_mm.diagnostics.concentration`'s output."""
+    return (f'support {stats["support"]:.2f}, always-vis '
+            f'{stats["always_visible"]:.1f}\noverlap {stats["overlap"]:.3f} '
+            f'(random {stats["overlap_uniform"]:.3f})')

@@ -1,14 +1,21 @@
 """Per-patch weights: attention (AMT), Fourier low-pass (FAMT), fusion.
 
-Plain tensor functions, batched, no model state. Every function returns
-weights normalised to [0, 1] per image, so their scale is comparable.
-See ``docs/method.md`` for the formulas and where they depart from the
-authors' code.
+Plain tensor functions, batched, no model state. The cues keep their own
+scale (attention in [0, 1], frequency as a ratio to the image mean, about
+1 +- 0.1); the fused weight is divided by its image maximum and floored at
+:data:`WEIGHT_FLOOR`, so every patch keeps a chance of every role. See
+``docs/method.md`` for the formulas and where they depart from the papers
+and the authors' code.
 """
 import torch
 
 FUSION_MODES = ('famt', 'attention', 'frequency', 'sum')
 FREQUENCY_SOURCES = ('feature', 'image')
+# Smallest fused weight, relative to the image maximum. Per-head min-max
+# can give a patch a head mean of exactly 0 (every head's minimum); with
+# weight 0 weighted sampling would place it last in every draw, i.e. make
+# it visible every time. 0.01 keeps it unlikely to be masked, not excluded.
+WEIGHT_FLOOR = 0.01
 
 
 def minmax_normalize(x: torch.Tensor, dim=-1, eps: float = 1e-12):
@@ -24,12 +31,31 @@ def minmax_normalize(x: torch.Tensor, dim=-1, eps: float = 1e-12):
     return torch.where(span > eps, out, torch.ones_like(out))
 
 
+def max_normalize(x: torch.Tensor, floor: float = WEIGHT_FLOOR,
+                  eps: float = 1e-12):
+    """``max(x / max(x), floor)`` per row of a (B, N) tensor: in
+    [floor, 1], ranks and ratios above the floor kept (never the minimum
+    subtracted). A row without a positive entry becomes all ones."""
+    hi = x.amax(dim=-1, keepdim=True)
+    out = (x / hi.clamp_min(eps)).clamp_min(floor)
+    return torch.where(hi > eps, out, torch.ones_like(out))
+
+
+def ratio_to_mean(x: torch.Tensor, eps: float = 1e-12):
+    """``x / mean(x)`` per row of a (B, N) tensor (a flat row becomes all
+    ones, a row of zeros too)."""
+    mean = x.mean(dim=-1, keepdim=True)
+    return torch.where(mean > eps, x / mean.clamp_min(eps),
+                       torch.ones_like(x))
+
+
 def attention_weights(cls_attn: torch.Tensor) -> torch.Tensor:
     """AMT weights from the last layer's [CLS] attention.
 
     ``a_w = mean_h minmax_N(A_h[cls, patches])``: each head's CLS->patch
     attention row is min-max normalised over the N patches, then the heads
-    are averaged (the result is re-normalised to [0, 1]).
+    are averaged, as in the authors' code (no second min-max: the mean's
+    minimum stays above 0 unless every head has its minimum on one patch).
 
     Args:
         cls_attn (Tensor): (B, H, N) CLS->patch attention (the [CLS] row of
@@ -43,8 +69,7 @@ def attention_weights(cls_attn: torch.Tensor) -> torch.Tensor:
     if cls_attn.dim() != 3:
         raise ValueError('cls_attn must have shape (B, heads, N), got '
                          f'{tuple(cls_attn.shape)}')
-    per_head = minmax_normalize(cls_attn.float(), dim=-1)
-    return minmax_normalize(per_head.mean(dim=1), dim=-1)
+    return minmax_normalize(cls_attn.float(), dim=-1).mean(dim=1)
 
 
 def gaussian_lowpass(h: int, w: int, cutoff: float, device=None):
@@ -87,9 +112,11 @@ def feature_frequency_weights(patch_tokens: torch.Tensor, hw, cutoff=0.25):
 
     The tokens are laid out on their (h, w) patch grid, every channel is
     low-passed with :func:`gaussian_lowpass` (``fft2`` over the grid), and
-    the per-patch magnitude summed over channels is min-max normalised.
-    Patches inside smooth, object-scale structures keep their energy;
-    isolated, high-frequency responses (texture, clutter) are damped.
+    the per-patch magnitude summed over channels is divided by its image
+    mean: ``f = m / mean(m)``. Patches inside smooth, object-scale
+    structures keep their energy (f > 1); isolated, high-frequency
+    responses (texture, clutter) are damped (f < 1). The ratio keeps the
+    cue's own contrast, so a flat map (f = 1) leaves FAMT = AMT.
 
     Args:
         patch_tokens (Tensor): (B, N, C) with N = h * w (no [CLS]).
@@ -98,14 +125,14 @@ def feature_frequency_weights(patch_tokens: torch.Tensor, hw, cutoff=0.25):
             patch; 0.5 is the Nyquist frequency.
 
     Returns:
-        Tensor: (B, N) weights in [0, 1].
+        Tensor: (B, N) positive weights with mean 1 per image.
     """
     b, n, c = patch_tokens.shape
     h, w = hw
     if h * w != n:
         raise ValueError(f'patch grid {hw} does not hold {n} tokens')
     grid = patch_tokens.transpose(1, 2).reshape(b, c, h, w)
-    return minmax_normalize(lowpass_magnitude(grid, cutoff).flatten(1))
+    return ratio_to_mean(lowpass_magnitude(grid, cutoff).flatten(1))
 
 
 def image_frequency_weights(images: torch.Tensor, patch_size: int,
@@ -114,13 +141,13 @@ def image_frequency_weights(images: torch.Tensor, patch_size: int,
 
     ``g = mean_c(img)``; ``m = |IFFT2(H * FFT2(g))|`` on the pixel grid with
     ``cutoff`` in cycles per *patch* (``cutoff / patch_size`` per pixel);
-    the per-patch mean of ``m`` is min-max normalised.
+    the per-patch mean of ``m`` divided by its image mean.
 
     Args:
         images (Tensor): (B, C, H, W), H and W divisible by ``patch_size``.
 
     Returns:
-        Tensor: (B, N) weights in [0, 1], N = (H / p) * (W / p).
+        Tensor: (B, N) weights with mean 1 per image, N = (H / p) * (W / p).
     """
     b, _, height, width = images.shape
     if height % patch_size or width % patch_size:
@@ -129,18 +156,21 @@ def image_frequency_weights(images: torch.Tensor, patch_size: int,
     grey = images.float().mean(dim=1, keepdim=True)
     magnitude = lowpass_magnitude(grey, cutoff / patch_size)
     pooled = torch.nn.functional.avg_pool2d(magnitude[:, None], patch_size)
-    return minmax_normalize(pooled.flatten(1))
+    return ratio_to_mean(pooled.flatten(1))
 
 
-def fuse_weights(attn_w, freq_w, mode='famt', alpha=0.5):
-    """Fuse attention and frequency weights, both (B, N) in [0, 1].
+def fuse_weights(attn_w, freq_w, mode='famt', alpha=0.5,
+                 floor=WEIGHT_FLOOR):
+    """Fuse attention weights (B, N) in [0, 1] and frequency ratios (B, N).
 
-    - ``'famt'``: ``a_w * f_w`` (the method's product fusion, default);
+    - ``'famt'``: ``a_w * f`` (the method's product fusion, default): the
+      frequency ratio scales attention up or down by its own contrast;
     - ``'attention'``: ``a_w`` (AMT);
-    - ``'frequency'``: ``f_w``;
-    - ``'sum'``: ``alpha * a_w + (1 - alpha) * f_w``.
+    - ``'frequency'``: ``f``;
+    - ``'sum'``: ``alpha * a_w / max(a_w) + (1 - alpha) * f / max(f)``.
 
-    The result is min-max normalised per image.
+    The result is divided by its image maximum and floored at ``floor``
+    (:func:`max_normalize`): in [floor, 1], no patch at exactly 0.
     """
     if mode not in FUSION_MODES:
         raise ValueError(
@@ -154,5 +184,6 @@ def fuse_weights(attn_w, freq_w, mode='famt', alpha=0.5):
     else:
         if not 0 <= alpha <= 1:
             raise ValueError(f'alpha must be in [0, 1], got {alpha}')
-        fused = alpha * attn_w + (1 - alpha) * freq_w
-    return minmax_normalize(fused)
+        fused = (alpha * max_normalize(attn_w, floor=0) +
+                 (1 - alpha) * max_normalize(freq_w, floor=0))
+    return max_normalize(fused, floor)

@@ -98,6 +98,6 @@ def tiny_famt_mae_cfg(work_dir, data_root, *, config=None, epochs=3,
     cfg.custom_hooks[0].update(warmup_epochs=warmup, interval=interval)
     if mode is not None:
         cfg.custom_hooks[0].mode = mode
-    cfg.randomness = dict(seed=0)
+    cfg.randomness = dict(seed=0, diff_rank_seed=True)
     cfg.log_level = 'WARNING'
     return cfg

@@ -63,6 +63,16 @@ def test_famt_pretraining_config_is_consistent(path):
         units = (grid[0] // gen.mask_unit) * (grid[1] // gen.mask_unit)
         n_mask, _, n_vis = gen.counts(units)
         assert n_mask >= 1 and n_vis >= 1
+    # Mask noise must differ across ranks, and runs must be reproducible.
+    assert cfg.randomness.get('seed') is not None
+    assert cfg.randomness.get('diff_rank_seed') is True
+    # SimMIM: the paper's cadence (20% warm-up and interval); its random
+    # baseline at SimMIM's own r = 0.6, the AMT/FAMT warm-up at 0.44.
+    if cfg.model.type == 'FAMTSimMIM' and 'vit' in name:
+        if mode != 'random':
+            assert hooks[0]['warmup_epochs'] == hooks[0]['interval'] == 0.2
+        ratio = model.warmup_mask_generator.mask_ratio
+        assert ratio == (0.6 if mode == 'random' else 0.44)
 
 
 def test_model_index_lists_every_config_and_is_valid():

@@ -1,10 +1,13 @@
 """FAMTHook under DDP: 2 CPU processes (gloo) end with identical, complete
-weights, equal to a single-process refresh with the same model."""
+weights, equal to a single-process refresh with the same model; their mask
+noise differs, and rank-identical seeds are warned about."""
 import os
 import os.path as osp
 import socket
+from types import SimpleNamespace
 
 import numpy as np
+import torch
 import torch.multiprocessing as mp
 
 from .conftest import tiny_famt_mae_cfg
@@ -38,6 +41,21 @@ def worker(rank, world_size, port, work_dir, photos_dir):
     np.save(osp.join(work_dir, f'rank{rank}.npy'), maps)
     with open(osp.join(work_dir, f'rank{rank}.phase'), 'w') as f:
         f.write(runner.model.module.mask_phase)
+    # The next masks each rank draws for the same batch positions.
+    model = runner.model.module
+    for name in ('warmup_mask_generator', 'mask_generator'):
+        mask = getattr(model, name)(torch.ones(4, 8, 8))
+        np.save(osp.join(work_dir, f'rank{rank}.{name}.npy'), mask.numpy())
+    # diff_rank_seed=True gave the ranks different seeds: no warning; the
+    # same seed on both ranks is warned about.
+    warnings = []
+    fake_runner = SimpleNamespace(
+        logger=SimpleNamespace(warning=warnings.append))
+    FAMTHook._check_rank_seeds(fake_runner)
+    torch.manual_seed(7)
+    FAMTHook._check_rank_seeds(fake_runner)
+    with open(osp.join(work_dir, f'rank{rank}.warnings'), 'w') as f:
+        f.write('\n'.join(warnings))
 
 
 def test_ddp_two_cpu_ranks_share_complete_weights(tmp_path, photos_dir):
@@ -48,6 +66,14 @@ def test_ddp_two_cpu_ranks_share_complete_weights(tmp_path, photos_dir):
     assert rank0.shape == (15, 8, 8)
     np.testing.assert_array_equal(rank0, rank1)
     assert (tmp_path / 'rank1.phase').read_text() == 'famt'
+    for name in ('warmup_mask_generator', 'mask_generator'):
+        masks = [np.load(tmp_path / f'rank{r}.{name}.npy') for r in (0, 1)]
+        assert masks[0].shape == (4, 64)
+        assert (masks[0] != masks[1]).any(axis=1).all(), name
+    for r in (0, 1):
+        warnings = (tmp_path / f'rank{r}.warnings').read_text()
+        assert warnings.count('FAMT: all 2 ranks have the random seed 7') == 1
+        assert 'diff_rank_seed=True' in warnings
     # Every image got its own weights, in data set order: recompute them
     # in one process from the checkpoint the refresh used (after epoch 2).
     from mmengine.runner import Runner

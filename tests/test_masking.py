@@ -140,16 +140,22 @@ def test_mask_unit_pools_weights_per_unit():
 def test_split_ids_roles_and_order():
     mask = torch.tensor([[1, 0, -1, 1, 0, 1], [0, 1, 1, -1, 1, 0]],
                         dtype=torch.int8)
-    vis, msk, thr = split_ids(mask)
+    vis, msk, thr = split_ids(mask, (3, 1, 2))
     assert vis.tolist() == [[1, 4], [0, 5]]
     assert msk.tolist() == [[0, 3, 5], [1, 2, 4]]
     assert thr.tolist() == [[2], [3]]
 
 
 @pytest.mark.parametrize('kwargs,match', [
-    (dict(mask_ratio=0.0), 'mask_ratio must be in'),
-    (dict(mask_ratio=1.2), r'mask_ratio must be in \(0, 1\), got 1.2'),
-    (dict(throw_ratio=-0.1), 'throw_ratio must be >= 0, got -0.1'),
+    (dict(mask_ratio=0.0), r'mask_ratio must be a finite number in \(0, 1\)'),
+    (dict(mask_ratio=1.2), r'mask_ratio .* in \(0, 1\), got 1.2'),
+    (dict(mask_ratio=float('nan')), 'mask_ratio .* got nan'),
+    (dict(throw_ratio=-0.1), r'throw_ratio .* in \[0, inf\], got -0.1'),
+    (dict(throw_ratio=float('nan')), 'throw_ratio .* got nan'),
+    (dict(throw_ratio=True), 'throw_ratio .* got True'),
+    (dict(gamma=-1), r'gamma .* in \[0, inf\], got -1'),
+    (dict(mask_unit='2'), "mask_unit must be a positive integer, got '2'"),
+    (dict(mask_unit=True), 'mask_unit must be a positive integer, got True'),
     (dict(mask_ratio=0.6, throw_ratio=0.4), 'must be < 1'),
     (dict(mask_unit=0), 'mask_unit must be a positive integer'),
 ])
@@ -159,10 +165,13 @@ def test_bad_ratios(kwargs, match):
 
 
 @pytest.mark.parametrize('weights,match', [
-    (torch.tensor([[1.0, -1.0, 2.0, 3.0]]), 'non-negative, min is -1'),
-    (torch.tensor([[1.0, float('nan'), 2.0, 3.0]]), 'NaN'),
+    (torch.tensor([[1.0, -1.0, 2.0, 3.0]]),
+     r'negative weights in sample\(s\) \[0\]'),
+    (torch.tensor([[1.0, 2.0, 3.0, 4.0], [1.0, float('nan'), 2.0, 3.0]]),
+     r'NaN weights in sample\(s\) \[1\]'),
+    (torch.tensor([[1.0, float('inf'), 2.0, 3.0]]), 'infinite'),
     (torch.tensor([[1.0, 2.0, 3.0, 4.0], [0.0, 0.0, 0.0, 0.0]]),
-     r'sample\(s\) \[1\] have all-zero weights'),
+     r'all-zero weights in sample\(s\) \[1\]'),
     (torch.rand(2, 3, 4, 5), r'\(B, N\) or \(B, h, w\)'),
     (torch.rand(2, 0), 'empty'),
 ])

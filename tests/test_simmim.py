@@ -46,7 +46,7 @@ def test_encoder_length_and_mask_tokens(model):
     seen = {}
     handle = model.backbone.layers[0].register_forward_pre_hook(
         lambda m, a: seen.__setitem__('x', a[0]))
-    feats = model.backbone(images, mask)
+    feats = model.backbone(images, mask, model.mask_generator.patch_counts(model.patch_grid))
     handle.remove()
     n_throw = int((mask[0] == -1).sum())
     # 16 units of 2x2 patches: 7 masked, 4 thrown -> 16 patches thrown
@@ -68,8 +68,10 @@ def test_encoder_length_and_mask_tokens(model):
 
 def test_units_stay_whole(model):
     model.set_mask_phase('famt')
-    mask = model.sample_mask(torch.rand(4, 3, 32, 32),
-                             weight_samples(torch.rand(4, 8, 8)))
+    mask, counts = model.sample_mask(torch.rand(4, 3, 32, 32),
+                                     weight_samples(torch.rand(4, 8, 8)))
+    assert counts == model.mask_generator.patch_counts((8, 8))
+    assert [int((mask[0] == c).sum()) for c in (1, -1, 0)] == list(counts)
     blocks = mask.reshape(4, 4, 2, 4, 2)
     assert (blocks == blocks[:, :, :1, :, :1]).all()
 
@@ -98,7 +100,7 @@ def test_loss_sees_masked_pixels_only(model):
     # Direct L1 over masked pixels of the decoder's reconstruction.
     torch.manual_seed(1)
     code = model.mask_generator(weights)
-    rec = model.neck(model.backbone(images, code)[0])
+    rec = model.neck(model.backbone(images, code, model.mask_generator.patch_counts(model.patch_grid))[0])
     pix = (code == 1).reshape(2, 8, 8).repeat_interleave(
         4, 1).repeat_interleave(4, 2)[:, None].expand_as(rec)
     torch.testing.assert_close(base, (rec - images).abs()[pix].mean())

@@ -3,15 +3,25 @@ import numpy as np
 import pytest
 import torch
 
-from famt_mm.weights import (attention_weights, feature_frequency_weights,
-                             fuse_weights, image_frequency_weights,
-                             minmax_normalize)
+from famt_mm.weights import (FUSION_MODES, WEIGHT_FLOOR, attention_weights,
+                             feature_frequency_weights, fuse_weights,
+                             image_frequency_weights, minmax_normalize)
 
 
 def np_minmax(x, axis=-1):
     lo = x.min(axis=axis, keepdims=True)
     hi = x.max(axis=axis, keepdims=True)
     return (x - lo) / (hi - lo)
+
+
+def np_max_floor(x, floor=WEIGHT_FLOOR):
+    return np.maximum(x / x.max(axis=-1, keepdims=True), floor)
+
+
+def spearman(x, y):
+    rx = np.argsort(np.argsort(x)).astype(float)
+    ry = np.argsort(np.argsort(y)).astype(float)
+    return np.corrcoef(rx, ry)[0, 1]
 
 
 def np_lowpass(grid, sigma):
@@ -31,10 +41,11 @@ def np_lowpass(grid, sigma):
 def test_attention_weights_match_numpy():
     rng = np.random.default_rng(0)
     attn = rng.random((3, 5, 20))  # B, heads, N
-    expected = np_minmax(np_minmax(attn).mean(axis=1))
+    expected = np_minmax(attn).mean(axis=1)  # no second min-max
     got = attention_weights(torch.from_numpy(attn)).numpy()
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
     assert got.shape == (3, 20)
+    assert got.min() > 0.05 and got.max() < 0.95
 
 
 @pytest.mark.parametrize('hw', [(4, 4), (3, 5), (14, 14)])
@@ -45,8 +56,10 @@ def test_feature_frequency_weights_match_numpy(hw):
     got = feature_frequency_weights(torch.from_numpy(tokens), hw, 0.2).numpy()
     for b in range(2):
         grid = tokens[b].T.reshape(7, h, w)
-        expected = np_minmax(np_lowpass(grid, 0.2).ravel())
+        magnitude = np_lowpass(grid, 0.2).ravel()
+        expected = magnitude / magnitude.mean()
         np.testing.assert_allclose(got[b], expected, rtol=1e-4, atol=1e-5)
+        assert abs(got[b].mean() - 1) < 1e-5
 
 
 def test_lowpass_prefers_smooth_region():
@@ -69,7 +82,7 @@ def test_image_frequency_weights_match_numpy():
     grey = img[0].mean(0)
     mag = np_lowpass(grey[None], 0.25 / 8)
     pooled = mag.reshape(4, 8, 6, 8).mean(axis=(1, 3)).ravel()
-    np.testing.assert_allclose(got[0], np_minmax(pooled), rtol=1e-4,
+    np.testing.assert_allclose(got[0], pooled / pooled.mean(), rtol=1e-4,
                                atol=1e-5)
 
 
@@ -79,20 +92,72 @@ def test_image_frequency_rejects_bad_size():
 
 
 def test_fusion_modes():
-    a = torch.tensor([[0.0, 0.5, 1.0, 0.25]])
-    f = torch.tensor([[1.0, 1.0, 0.5, 0.0]])
+    a = torch.tensor([[0.1, 0.5, 1.0, 0.25]])
+    f = torch.tensor([[1.1, 1.0, 0.9, 1.0]])
+    an, fn = a.numpy(), f.numpy()
     np.testing.assert_allclose(
-        fuse_weights(a, f, 'famt').numpy(),
-        np_minmax((a * f).numpy()))
+        fuse_weights(a, f, 'famt').numpy(), np_max_floor(an * fn), rtol=1e-6)
     np.testing.assert_allclose(fuse_weights(a, f, 'attention').numpy(),
-                               a.numpy())
+                               np_max_floor(an), rtol=1e-6)
     np.testing.assert_allclose(fuse_weights(a, f, 'frequency').numpy(),
-                               f.numpy())
+                               np_max_floor(fn), rtol=1e-6)
     np.testing.assert_allclose(
         fuse_weights(a, f, 'sum', alpha=0.25).numpy(),
-        np_minmax((0.25 * a + 0.75 * f).numpy()))
+        np_max_floor(0.25 * an / an.max() + 0.75 * fn / fn.max()),
+        rtol=1e-6)
     with pytest.raises(ValueError, match="'bogus'"):
         fuse_weights(a, f, 'bogus')
+
+
+@pytest.mark.parametrize('mode', FUSION_MODES)
+def test_no_weight_is_exactly_zero(mode):
+    # Every head has its minimum on patch 0 (head mean exactly 0 there)
+    # and the token grid is zero at patch 5 (low-passed magnitude ~0).
+    attn = torch.rand(2, 4, 16)
+    attn[:, :, 0] = -1
+    tokens = torch.randn(2, 16, 8)
+    tokens[:, :, :] = 0
+    tokens[:, 3] = 1.0
+    a = attention_weights(attn)
+    f = feature_frequency_weights(tokens, (4, 4), 0.05)
+    fused = fuse_weights(a, f, mode)
+    assert a[:, 0].max() == 0  # the formula reaches 0 ...
+    assert fused.min() >= WEIGHT_FLOOR  # ... the sampling weights never do
+    assert torch.allclose(fused.amax(1), torch.ones(2))
+
+
+def test_flat_frequency_leaves_amt():
+    a = attention_weights(torch.rand(3, 6, 49))
+    flat = feature_frequency_weights(torch.ones(3, 49, 8), (7, 7))
+    assert torch.allclose(flat, torch.ones(3, 49))
+    assert torch.allclose(fuse_weights(a, flat, 'famt'),
+                          fuse_weights(a, flat, 'attention'))
+
+
+def test_fused_ranking_follows_attention_unless_frequency_is_strong():
+    rng = np.random.default_rng(4)
+    h = w = 14
+    attn = torch.from_numpy(rng.random((1, 6, h * w)))
+    a = attention_weights(attn)
+    # Low contrast: tokens of a mildly varying map (ratio ~ 1 +- 0.05).
+    yy, xx = np.mgrid[:h, :w]
+    mild = 1 + 0.05 * np.sin(yy / 3.0)
+    tokens = torch.from_numpy(
+        (mild[None] * np.ones((4, 1, 1))).reshape(4, -1).T[None])
+    f_low = feature_frequency_weights(tokens, (h, w), 0.25)
+    fused_low = fuse_weights(a, f_low, 'famt')[0].numpy()
+    assert spearman(fused_low, a[0].numpy()) > 0.9
+    # High contrast: a strong smooth object in the left half, nothing
+    # elsewhere: the fused ranking moves towards the object.
+    blob = np.exp(-((yy - 7)**2 + (xx - 3)**2) / 6.0) * 10 + 0.1
+    tokens = torch.from_numpy(
+        (blob[None] * np.ones((4, 1, 1))).reshape(4, -1).T[None])
+    f_high = feature_frequency_weights(tokens, (h, w), 0.25)
+    fused_high = fuse_weights(a, f_high, 'famt')[0].numpy()
+    assert spearman(fused_high, a[0].numpy()) < 0.8
+    assert spearman(fused_high, f_high[0].numpy()) > 0.5
+    left = (xx < 7).ravel()
+    assert fused_high[left].mean() > 2 * fused_high[~left].mean()
 
 
 def test_minmax_of_constant_is_uniform():

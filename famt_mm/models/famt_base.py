@@ -1,5 +1,5 @@
 """What every FAMT algorithm shares: two mask generators and the phase."""
-from typing import List
+from typing import List, Tuple
 
 import torch
 from mmpretrain.registry import MODELS
@@ -39,9 +39,14 @@ class FAMTMaskingMixin:
         return tuple(self.backbone.patch_embed.init_out_size)
 
     def sample_mask(self, inputs: torch.Tensor,
-                    data_samples: List[DataSample]) -> torch.Tensor:
+                    data_samples: List[DataSample]) -> Tuple[torch.Tensor,
+                                                             tuple]:
         """(B, N) int8 mask code for this batch (1 masked, -1 thrown,
-        0 visible)."""
+        0 visible) and its role counts ``(n_mask, n_throw, n_visible)``.
+
+        Nothing is read back from the device: the weights were validated
+        where they were made (the refresh) or loaded (the weight file).
+        """
         if self.mask_phase is None:
             raise RuntimeError(
                 f'{type(self).__name__} has no mask phase: FAMTHook sets it. '
@@ -50,8 +55,10 @@ class FAMTMaskingMixin:
                 'masking without the hook)')
         grid = self.patch_grid
         if self.mask_phase == 'warmup':
+            generator = self.warmup_mask_generator
             weights = inputs.new_ones(inputs.shape[0], *grid)
-            return self.warmup_mask_generator(weights)
+            return (generator(weights, check=False),
+                    generator.patch_counts(grid))
         if not data_samples or WEIGHTS_KEY not in data_samples[0]:
             raise KeyError(
                 "the data samples have no 'famt_weights': add "
@@ -63,4 +70,5 @@ class FAMTMaskingMixin:
                 f'famt_weights have grid {tuple(weights.shape[1:])} but the '
                 f'backbone expects {grid}: set LoadFAMTWeights.patch_size to '
                 'the model patch size and crop to the model input size')
-        return self.mask_generator(weights.to(inputs.device))
+        return (self.mask_generator(weights, check=False),
+                self.mask_generator.patch_counts(grid))

@@ -4,7 +4,7 @@ The encoder sees visible patches only; the decoder sees those plus a mask
 token for every masked slot; thrown slots appear nowhere. The loss is
 MAE's (optionally norm-pix) MSE on the masked patches.
 """
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import torch
 from mmpretrain.models import MAE, MAEPretrainDecoder, MAEViT
@@ -24,22 +24,27 @@ def gather_tokens(x: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
 class FAMTMAEViT(MAEViT):
     """MAE ViT encoder that keeps only the visible patches of a FAMT mask.
 
-    ``forward(x, mask)`` with ``mask`` a (B, N) int8 code from
-    :class:`FAMTMaskGenerator` returns ``(latent, mask, ids_kept)``:
+    ``forward(x, mask, counts)`` with ``mask`` a (B, N) int8 code from
+    :class:`FAMTMaskGenerator` and ``counts`` its ``(n_mask, n_throw,
+    n_visible)`` (:meth:`FAMTMaskGenerator.patch_counts`) returns ``(latent, mask, ids_kept)``:
     ``latent`` (B, 1 + n_vis, C) with [CLS] first; ``ids_kept``
     (B, n_vis + n_mask), the patch indices of the visible then the masked
     slots, which is the decoder's token order. ``mask=None`` returns the
     plain ViT features (as MAEViT).
     """
 
-    def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None):
-        """x (B, 3, H, W); mask (B, N) int8 or None. See the class doc."""
+    def forward(self,
+                x: torch.Tensor,
+                mask: Optional[torch.Tensor] = None,
+                counts: Optional[Tuple[int, int, int]] = None):
+        """x (B, 3, H, W); mask (B, N) int8 or None; counts. See the class
+        doc."""
         if mask is None or mask is False:
             return super().forward(x, mask=None)
-        if mask is True:
+        if mask is True or counts is None:
             raise ValueError('FAMTMAEViT needs a (B, N) mask code from '
-                             'FAMTMaskGenerator, not mask=True')
-        ids_visible, ids_masked, _ = split_ids(mask)
+                             'FAMTMaskGenerator and its counts')
+        ids_visible, ids_masked, _ = split_ids(mask, counts)
         x = self.patch_embed(x)[0] + self.pos_embed[:, 1:, :]
         x = gather_tokens(x, ids_visible)
         cls_token = self.cls_token + self.pos_embed[:, :1, :]
@@ -114,8 +119,8 @@ class FAMTMAE(FAMTMaskingMixin, MAE):
             inputs (Tensor): (B, 3, H, W) images.
             data_samples (list[DataSample]): with ``famt_weights`` (h, w).
         """
-        mask = self.sample_mask(inputs, data_samples)
-        latent, mask, ids_kept = self.backbone(inputs, mask)
+        mask, counts = self.sample_mask(inputs, data_samples)
+        latent, mask, ids_kept = self.backbone(inputs, mask, counts)
         pred_kept = self.neck(latent, ids_kept)
         pred = pred_kept.new_zeros(*mask.shape, pred_kept.shape[-1])
         pred.scatter_(1, ids_kept[..., None].expand_as(pred_kept), pred_kept)

@@ -6,7 +6,7 @@ become the mask token, thrown patches leave the sequence (with their
 position embeddings), visible patches pass unchanged. SimMIM's linear
 decoder and L1 loss on masked pixels are reused as they are.
 """
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -25,7 +25,8 @@ from .mae import gather_tokens
 class FAMTSimMIMViT(VisionTransformer):
     """ViT for SimMIM with FAMT masking and throwing.
 
-    ``forward(x, mask)`` with ``mask`` a (B, N) int8 code: the encoder runs
+    ``forward(x, mask, counts)`` with ``mask`` a (B, N) int8 code and
+    ``counts`` its ``(n_mask, n_throw, n_visible)``: the encoder runs
     on ``[CLS] + N - n_throw`` tokens (masked ones replaced by
     ``mask_token``) and returns ``(featmap, )``, (B, C, h, w), with zeros
     at thrown positions. ``mask=None`` is the plain ViT forward. Same args
@@ -45,10 +46,17 @@ class FAMTSimMIMViT(VisionTransformer):
                 and self.init_cfg['type'] == 'Pretrained'):
             trunc_normal_(self.mask_token, std=.02)
 
-    def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None):
-        """x (B, 3, H, W); mask (B, N) int8 or None -> ((B, C, h, w), )."""
+    def forward(self,
+                x: torch.Tensor,
+                mask: Optional[torch.Tensor] = None,
+                counts: Optional[Tuple[int, int, int]] = None):
+        """x (B, 3, H, W); mask (B, N) int8 or None; counts ->
+        ((B, C, h, w), )."""
         if mask is None:
             return super().forward(x)
+        if counts is None:
+            raise ValueError('FAMTSimMIMViT needs the mask code\'s counts '
+                             '(FAMTMaskGenerator.patch_counts)')
         x, hw = self.patch_embed(x)
         batch, _, channels = x.shape
         pos = resize_pos_embed(self.pos_embed, self.patch_resolution, hw,
@@ -56,7 +64,7 @@ class FAMTSimMIMViT(VisionTransformer):
         extra = self.num_extra_tokens
         x = torch.where((mask == MASKED)[..., None],
                         self.mask_token.to(x.dtype), x) + pos[:, extra:]
-        ids_visible, ids_masked, _ = split_ids(mask)
+        ids_visible, ids_masked, _ = split_ids(mask, counts)
         ids_kept = torch.cat((ids_visible, ids_masked), dim=1)
         x = gather_tokens(x, ids_kept)
         if self.cls_token is not None:
@@ -122,8 +130,9 @@ class FAMTSimMIM(FAMTMaskingMixin, SimMIM):
             inputs (Tensor): (B, 3, H, W) images.
             data_samples (list[DataSample]): with ``famt_weights`` (h, w).
         """
-        mask = self.sample_mask(inputs, data_samples)
+        mask, counts = self.sample_mask(inputs, data_samples)
         masked = (mask == MASKED).reshape(-1, *self.patch_grid).float()
-        latent = self.backbone(inputs, mask if self.throws else masked)
+        latent = (self.backbone(inputs, mask, counts)
+                  if self.throws else self.backbone(inputs, masked))
         img_rec = self.neck(latent[0])
         return dict(loss=self.head.loss(img_rec, inputs, masked))

@@ -21,3 +21,8 @@ train_dataloader = dict(
                  pipeline=train_pipeline))
 optim_wrapper = dict(optimizer=dict(lr=1.5e-4 * 512 / 256))
 auto_scale_lr = dict(base_batch_size=512)
+# The paper's MAE cadence: 40 of 400 epochs random (r=0.75), then a
+# refresh every 40 epochs.
+custom_hooks = [
+    dict(type='FAMTHook', mode='famt', warmup_epochs=0.1, interval=0.1)
+]

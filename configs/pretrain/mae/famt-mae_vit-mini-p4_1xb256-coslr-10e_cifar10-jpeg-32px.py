@@ -47,4 +47,4 @@ default_hooks = dict(
 custom_hooks = [
     dict(type='FAMTHook', mode='famt', warmup_epochs=0.1, interval=0.1)
 ]
-randomness = dict(seed=0, diff_rank_seed=False)
+randomness = dict(seed=0, diff_rank_seed=True)

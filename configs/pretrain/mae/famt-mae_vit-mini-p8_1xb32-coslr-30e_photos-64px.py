@@ -64,4 +64,4 @@ default_hooks = dict(
 custom_hooks = [
     dict(type='FAMTHook', mode='famt', warmup_epochs=0.2, interval=0.2)
 ]
-randomness = dict(seed=0)
+randomness = dict(seed=0, diff_rank_seed=True)

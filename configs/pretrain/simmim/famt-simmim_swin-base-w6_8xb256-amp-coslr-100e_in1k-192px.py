@@ -24,6 +24,8 @@ train_pipeline = [
     dict(type='PackInputs', algorithm_keys=['famt_weights'])
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+# SimMIM's cadence as with ViT-B: 20% warm-up, a refresh every 20%.
 custom_hooks = [
-    dict(type='FAMTHook', mode='famt', warmup_epochs=0.1, interval=0.1)
+    dict(type='FAMTHook', mode='famt', warmup_epochs=0.2, interval=0.2)
 ]
+randomness = dict(seed=0, diff_rank_seed=True)

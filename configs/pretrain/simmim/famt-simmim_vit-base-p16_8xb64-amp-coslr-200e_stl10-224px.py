@@ -1,5 +1,7 @@
 # FAMT-SIMMIM pretraining on stl10 at 224 px, ViT-B/16 (the authors'
-# small-data setting); 'mode' in custom_hooks switches random / AMT / FAMT.
+# small-data setting); 'mode' in custom_hooks switches AMT / FAMT. For the
+# random baseline also set SimMIM's ratio: --cfg-options
+# custom_hooks.0.mode=random model.warmup_mask_generator.mask_ratio=0.6
 _base_ = './famt-simmim_vit-base-p16_8xb256-amp-coslr-200e_in1k.py'
 
 data_preprocessor = dict(
@@ -19,3 +21,8 @@ train_dataloader = dict(
                  pipeline=train_pipeline))
 optim_wrapper = dict(optimizer=dict(lr=2e-4 * 512 / 512))
 auto_scale_lr = dict(base_batch_size=512)
+# The paper's SimMIM cadence: 40 of 200 epochs random (r=0.44), then a
+# refresh every 40 epochs.
+custom_hooks = [
+    dict(type='FAMTHook', mode='famt', warmup_epochs=0.2, interval=0.2)
+]
