@@ -26,6 +26,11 @@ def model():
     return model
 
 
+def counts_of(model):
+    """The FAMT generator's role counts on the model's patch grid."""
+    return model.mask_generator.patch_counts(model.patch_grid)
+
+
 def token_lengths(model, inputs, data_samples, seed=0):
     """Sequence length entering the first encoder and decoder block."""
     seen = {}
@@ -85,7 +90,7 @@ def test_decoder_uses_the_kept_slots_position_embeddings(model):
     model.set_mask_phase('famt')
     images = torch.rand(1, 3, 32, 32)
     mask = model.mask_generator(torch.rand(1, 64) + 0.1)
-    latent, _, ids_kept = model.backbone(images, mask, model.mask_generator.patch_counts(model.patch_grid))
+    latent, _, ids_kept = model.backbone(images, mask, counts_of(model))
     kept = set(ids_kept[0].tolist())
     assert kept == set((mask[0] != -1).nonzero().flatten().tolist())
     pred = model.neck(latent, ids_kept)
@@ -99,7 +104,7 @@ def test_loss_is_mae_loss_on_masked_patches(model):
     weights = torch.rand(2, 8, 8) + 0.1
     torch.manual_seed(3)
     mask = model.mask_generator(weights)
-    latent, _, ids_kept = model.backbone(images, mask, model.mask_generator.patch_counts(model.patch_grid))
+    latent, _, ids_kept = model.backbone(images, mask, counts_of(model))
     pred = model.neck(latent, ids_kept)
     target = images.reshape(2, 3, 8, 4, 8, 4).permute(0, 2, 4, 3, 5, 1)
     target = target.reshape(2, 64, 48)

@@ -23,6 +23,11 @@ TINY_SWIN = dict(
     stage_cfgs=dict(block_cfgs=dict(window_size=2)))
 
 
+def counts_of(model):
+    """The FAMT generator's role counts on the model's patch grid."""
+    return model.mask_generator.patch_counts(model.patch_grid)
+
+
 def tiny_simmim_cfg():
     cfg = Config.fromfile(SIMMIM_CFG)
     cfg.model.backbone.arch = TINY_ARCH
@@ -46,7 +51,7 @@ def test_encoder_length_and_mask_tokens(model):
     seen = {}
     handle = model.backbone.layers[0].register_forward_pre_hook(
         lambda m, a: seen.__setitem__('x', a[0]))
-    feats = model.backbone(images, mask, model.mask_generator.patch_counts(model.patch_grid))
+    feats = model.backbone(images, mask, counts_of(model))
     handle.remove()
     n_throw = int((mask[0] == -1).sum())
     # 16 units of 2x2 patches: 7 masked, 4 thrown -> 16 patches thrown
@@ -100,7 +105,7 @@ def test_loss_sees_masked_pixels_only(model):
     # Direct L1 over masked pixels of the decoder's reconstruction.
     torch.manual_seed(1)
     code = model.mask_generator(weights)
-    rec = model.neck(model.backbone(images, code, model.mask_generator.patch_counts(model.patch_grid))[0])
+    rec = model.neck(model.backbone(images, code, counts_of(model))[0])
     pix = (code == 1).reshape(2, 8, 8).repeat_interleave(
         4, 1).repeat_interleave(4, 2)[:, None].expand_as(rec)
     torch.testing.assert_close(base, (rec - images).abs()[pix].mean())
