@@ -27,9 +27,9 @@ class FAMTMAEViT(MAEViT):
     ``forward(x, mask, counts)`` with ``mask`` a (B, N) int8 code from
     :class:`FAMTMaskGenerator` and ``counts`` its ``(n_mask, n_throw,
     n_visible)`` (:meth:`FAMTMaskGenerator.patch_counts`) returns
-    ``(latent, mask, ids_kept)``: ``latent`` (B, 1 + n_vis, C) with [CLS] first; ``ids_kept``
-    (B, n_vis + n_mask), the patch indices of the visible then the masked
-    slots, which is the decoder's token order. ``mask=None`` returns the
+    ``(latent, mask, ids_kept)``: ``latent`` (B, 1 + n_vis, C) with [CLS]
+    first; ``ids_kept`` (B, n_vis + n_mask), the patch indices of the
+    visible then the masked slots, which is the decoder's token order. ``mask=None`` returns the
     plain ViT features (as MAEViT).
     """
 
