@@ -29,8 +29,8 @@ class FAMTMAEViT(MAEViT):
     n_visible)`` (:meth:`FAMTMaskGenerator.patch_counts`) returns
     ``(latent, mask, ids_kept)``: ``latent`` (B, 1 + n_vis, C) with [CLS]
     first; ``ids_kept`` (B, n_vis + n_mask), the patch indices of the
-    visible then the masked slots, which is the decoder's token order. ``mask=None`` returns the
-    plain ViT features (as MAEViT).
+    visible then the masked slots, which is the decoder's token order.
+    ``mask=None`` returns the plain ViT features (as MAEViT).
     """
 
     def forward(self,
