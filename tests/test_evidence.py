@@ -105,3 +105,28 @@ def test_reproduce_cifar10_runs_and_resumes(tmp_path, photos_dir):
     shutil.rmtree(osp.join(work, 'random_seed0', 'famt_weights'))
     run(cmd)
     assert not osp.exists(osp.join(work, 'random_seed0', 'famt_weights'))
+
+
+def test_authors_crop_analysis(tmp_path):
+    """The released crop code reads the map's corner: its weights are
+    nearly flat and its visible sets overlap as little as uniform ones;
+    famt-mm's crop keeps the map's contrast."""
+    import numpy as np
+    weights = tmp_path / 'maps.npy'
+    rng = np.random.default_rng(0)
+    sys.path.insert(0, 'tools')
+    try:
+        from analyze_authors_crop import synthetic_maps
+    finally:
+        sys.path.remove('tools')
+    np.save(weights, synthetic_maps(4, 14, rng))
+    out = tmp_path / 'analysis.json'
+    run([sys.executable, 'tools/analyze_authors_crop.py', '--weights',
+         str(weights), '--crops', '16', '--out', str(out)])
+    result = json.loads(out.read_text())
+    authors, ours, uniform = (result[k]
+                              for k in ('authors', 'famt-mm', 'uniform'))
+    assert result['maps'] == 4 and result['counts'] == [88, 78, 30]
+    assert authors['contrast'] < 2 < ours['contrast']
+    assert abs(authors['overlap'] - uniform['overlap']) < 0.015
+    assert ours['overlap'] > authors['overlap'] + 0.015
