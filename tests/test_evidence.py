@@ -41,6 +41,7 @@ def test_benchmark_step_mode(tiny_configs, tmp_path):
     assert famt['refresh_over_step'] > 0
     assert famt['refresh_flops_over_step'] > 0
     assert 0 < famt['refresh_share_of_training'] < 1
+    assert 0 < famt['masking_over_step'] < 1
 
 
 def test_benchmark_epoch_mode(tiny_configs, tmp_path):
@@ -51,6 +52,23 @@ def test_benchmark_epoch_mode(tiny_configs, tmp_path):
         row = json.load(f)['results'][0]
     assert row['images'] == 32 and row['refresh_time_s'] > 0
     assert 0 < row['refresh_share_of_training'] < 1
+
+
+def test_benchmark_data_mode(tmp_path, photos_dir):
+    out = str(tmp_path / 'data.json')
+    run([sys.executable, 'tools/benchmark.py',
+         'mmpretrain::mae/mae_vit-base-p16_8xb512-amp-coslr-400e_in1k.py',
+         'configs/pretrain/mae/famt-mae_vit-base-p16_8xb512-amp-coslr-400e_'
+         'in1k.py', '--mode', 'data', '--data', photos_dir, '--images', '6',
+         '--passes', '1', '--step-images-per-s', '300', '--out', out])
+    with open(out) as f:
+        stock, famt = json.load(f)['results']
+    assert stock['config'] == 'mae_vit-base-p16_8xb512-amp-coslr-400e_in1k'
+    assert stock['images'] == famt['images'] == 6
+    assert stock['ratio_to_first'] == 1.0 and famt['ratio_to_first'] > 0
+    assert famt['needed_images_per_s'] == 500.0
+    assert famt['workers_needed'] == pytest.approx(
+        0.5 * famt['ms_per_image_per_worker'], rel=0.01)
 
 
 def labelled_folders(root, photos_dir):

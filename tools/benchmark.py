@@ -2,7 +2,7 @@
 
     python tools/benchmark.py CONFIG [CONFIG ...] [--cfg-options K=V ...]
         [--batch-size B] [--iters N] [--warmup W] [--device cpu|cuda]
-        [--amp] [--out FILE.json] [--mode step|epoch]
+        [--amp] [--out FILE.json] [--mode step|epoch|data] [--data DIR]
 
 step (default): each config's model and optimiser are built as the Runner
     builds them; W warm-up and N timed training steps (data preprocessing,
@@ -17,11 +17,20 @@ step (default): each config's model and optimiser are built as the Runner
     refresh in training epochs (refresh_flops_over_step the same from
     FLOPs, a step counted as three forward passes),
     refresh_share_of_training the share of training time at the config's
-    refresh interval.
+    refresh interval. masking_over_step is the model's mask sampling
+    (weights -> mask) as a share of the step.
 epoch: one real training epoch with the config's dataloader (point it at
     your data with --cfg-options), then one FAMTHook refresh; reports both
     times and what a refresh every `interval` epochs costs as a share of
     training.
+data: the training pipelines alone (loading, crop, flip, FAMT weights,
+    packing) in this one process, i.e. one dataloader worker, on the images
+    of --data (real JPEGs; default the Imagenette subset in ../shared/data),
+    the configs interleaved pass by pass. Reports ms per image per worker
+    and, with --step-images-per-s R (what one GPU's training step consumes
+    with the first config), the workers each pipeline needs to feed it; a
+    FAMT step is ~0.6x as long, so its loader must deliver R / 0.6.
+    Give MMPretrain's stock config as mmpretrain::mae/... to compare.
 """
 import argparse
 import json
@@ -33,6 +42,7 @@ import sys
 import tempfile
 import time
 
+import numpy as np
 import torch
 from mmengine.config import Config, DictAction
 from mmengine.optim import build_optim_wrapper
@@ -61,7 +71,16 @@ def parse_args(argv=None):
                         default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision (CUDA)')
-    parser.add_argument('--mode', choices=['step', 'epoch'], default='step')
+    parser.add_argument('--mode', choices=['step', 'epoch', 'data'],
+                        default='step')
+    parser.add_argument('--data', help='data mode: a folder of images')
+    parser.add_argument('--images', type=int, default=200,
+                        help='data mode: images per pass')
+    parser.add_argument('--passes', type=int, default=5,
+                        help='data mode: timed passes (after one warm-up)')
+    parser.add_argument('--step-images-per-s', type=float,
+                        help='data mode: images/s one training step '
+                        'consumes with the first config')
     parser.add_argument('--out', help='write the results as JSON')
     parser.add_argument('--memory-repeats', type=int, default=3,
                         help='fresh processes per config for peak memory '
@@ -75,7 +94,11 @@ def parse_args(argv=None):
 
 
 def load_cfg(path, args):
-    cfg = Config.fromfile(path)
+    if '::' in path:  # a config of an installed package, e.g. mmpretrain::
+        from mmengine.hub import get_config
+        cfg = get_config(path)
+    else:
+        cfg = Config.fromfile(path)
     cfg.merge_from_dict(args.cfg_options)
     return cfg
 
@@ -118,6 +141,7 @@ class Bench:
         self.interval = refresh_interval(cfg)
         self.amp = args.amp
         self.refresh_times = []
+        self.mask_times = []
         batch = args.batch_size or cfg.train_dataloader.batch_size
         grid = self.model.patch_grid
         patch = self.model.backbone.patch_embed.projection.stride[0]
@@ -138,6 +162,17 @@ class Bench:
     def step(self):
         start = time.perf_counter()
         self.model.train_step(self.data, self.optim)
+        if self.device == 'cuda':
+            torch.cuda.synchronize()
+        return time.perf_counter() - start
+
+    def mask_step(self):
+        """The step's mask sampling alone (weights -> mask code)."""
+        data = self.model.data_preprocessor(self.data, True)
+        if self.device == 'cuda':
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        self.model.sample_mask(data['inputs'], data['data_samples'])
         if self.device == 'cuda':
             torch.cuda.synchronize()
         return time.perf_counter() - start
@@ -226,6 +261,7 @@ def step_mode(args, argv_rest) -> list:
             elapsed = bench.step()
             if rep >= args.warmup:
                 bench.times.append(elapsed)
+                bench.mask_times.append(bench.mask_step())
             if bench.mode != 'random':
                 elapsed = bench.refresh_step()
                 if rep >= args.warmup:
@@ -247,7 +283,9 @@ def step_mode(args, argv_rest) -> list:
                 peak_mem_mb=mem,
                 forward_gflops=round(flop / 1e9, 3),
                 flops_ratio_to_first=round(flop / flops[0], 3),
-                ratio_to_first=round(median / first, 3)))
+                ratio_to_first=round(median / first, 3),
+                masking_over_step=round(
+                    statistics.median(bench.mask_times) / median, 5)))
         if bench.refresh_times:
             # A refresh passes every image once, so refresh / step time is
             # its cost in epochs; one every `interval` epochs costs r/(r+I).
@@ -313,6 +351,86 @@ def epoch_mode(args) -> list:
     return rows
 
 
+def train_pipeline_cfg(cfg) -> list:
+    """The training data set's pipeline (dataset wrappers removed)."""
+    dataset = cfg.train_dataloader.dataset
+    while 'pipeline' not in dataset:
+        dataset = dataset.dataset
+    return dataset.pipeline
+
+
+def default_images() -> str:
+    """The Imagenette subset of ../shared/data, unpacked to the cache."""
+    root = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    shared = osp.join(root, '..', 'shared', 'data')
+    cache = osp.join(os.environ.get('XDG_CACHE_HOME',
+                                    osp.expanduser('~/.cache')),
+                     'famt-mm', 'data')
+    if not osp.isfile(osp.join(shared, 'imagenette-sub.tar.gz')):
+        raise SystemExit('data mode: no --data and no '
+                         f'{shared}/imagenette-sub.tar.gz')
+    subprocess.run([sys.executable, osp.join(shared, 'unpack.py'), cache,
+                    'imagenette-sub'], check=True, capture_output=True)
+    return osp.join(cache, 'imagenette-sub')
+
+
+def data_mode(args) -> list:
+    """ms per image of each config's training pipeline in one process."""
+    from mmengine.dataset import Compose
+    from mmpretrain.registry import TRANSFORMS
+
+    from famt_mm.transforms import LoadFAMTWeights
+    folder = args.data or default_images()
+    files = sorted(
+        osp.join(d, f) for d, _, names in os.walk(folder) for f in names
+        if f.lower().endswith(('.jpg', '.jpeg', '.png')))[:args.images]
+    if not files:
+        raise SystemExit(f'data mode: no images in {folder}')
+    tmp = tempfile.mkdtemp(prefix='famt_bench_data_')
+    pipelines, names = [], []
+    for path in args.configs:
+        cfg = load_cfg(path, args)
+        init_default_scope(cfg.get('default_scope', 'mmpretrain'))
+        pipeline = Compose(
+            [TRANSFORMS.build(t) for t in train_pipeline_cfg(cfg)])
+        for t in pipeline.transforms:
+            if isinstance(t, LoadFAMTWeights):
+                # Real maps, so the weights are pooled as in training (the
+                # warm-up's uniform weights skip that work).
+                crop = next(c for c in pipeline.transforms
+                            if hasattr(c, 'scale'))
+                side = crop.scale[0] // t.patch_size
+                maps = os.path.join(tmp, f'{len(names)}.npy')
+                np.save(maps, np.random.default_rng(0).random(
+                    (len(files), side, side)).astype(np.float16))
+                t.store.publish(maps)
+        pipelines.append(pipeline)
+        names.append(path.split('::')[-1].rsplit('/', 1)[-1][:-3])
+    times = [[] for _ in pipelines]
+    for rep in range(args.passes + 1):
+        for k, pipeline in enumerate(pipelines):
+            start = time.perf_counter()
+            for i, f in enumerate(files):
+                pipeline(dict(img_path=f, sample_idx=i))
+            if rep:  # the first pass warms the page cache
+                times[k].append((time.perf_counter() - start) / len(files))
+    first = statistics.median(times[0])
+    rows = []
+    for k, name in enumerate(names):
+        ms = statistics.median(times[k]) * 1000
+        row = dict(config=name, images=len(files),
+                   ms_per_image_per_worker=round(ms, 3),
+                   images_per_s_per_worker=round(1000 / ms, 1),
+                   ratio_to_first=round(ms / 1000 / first, 3))
+        if args.step_images_per_s:
+            # a FAMT / AMT step is ~0.6x as long: its loader must keep up
+            rate = args.step_images_per_s / (0.6 if k else 1.0)
+            row.update(needed_images_per_s=round(rate, 1),
+                       workers_needed=round(rate * ms / 1000, 2))
+        rows.append(row)
+    return rows
+
+
 def print_table(rows):
     keys = list(dict.fromkeys(k for r in rows for k in r if k != 'config'))
     width = max(len(r['config']) for r in rows)
@@ -332,6 +450,8 @@ def main(argv=None):
     if args.mode == 'step':
         rest = [a for a in argv if a not in args.configs]
         rows = step_mode(args, rest)
+    elif args.mode == 'data':
+        rows = data_mode(args)
     else:
         rows = epoch_mode(args)
     device = (torch.cuda.get_device_name() if args.device == 'cuda' else
