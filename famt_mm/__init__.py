@@ -7,6 +7,7 @@ downstream helpers that need mmdet / mmseg are imported on demand.
 """
 from . import compat  # patches upstream breakages, see its docstring
 from . import visualization
+from .datasets import InMemoryImageFolder
 from .hooks import FAMTHook
 from .masking import FAMTMaskGenerator, mask_counts, split_ids
 from .models import (FAMTMAE, FAMTMAEPretrainDecoder, FAMTMAEViT, FAMTSimMIM,
@@ -34,5 +35,6 @@ __all__ = [
     '__version__', 'FAMTHook', 'FAMTMaskGenerator', 'mask_counts',
     'split_ids', 'FAMTMAE', 'FAMTMAEPretrainDecoder', 'FAMTMAEViT',
     'FAMTSimMIM', 'FAMTSimMIMViT',
-    'FAMTRandomFlip', 'FAMTRandomResizedCrop', 'LoadFAMTWeights'
+    'FAMTRandomFlip', 'FAMTRandomResizedCrop', 'LoadFAMTWeights',
+    'InMemoryImageFolder'
 ]

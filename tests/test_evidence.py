@@ -125,6 +125,35 @@ def test_reproduce_cifar10_runs_and_resumes(tmp_path, photos_dir):
     assert not osp.exists(osp.join(work, 'random_seed0', 'famt_weights'))
 
 
+def test_reproduce_gpu_preset_cpu_smoke(tmp_path):
+    """The GPU reproduction path (ViT-Tiny recipe, in-memory images, modes
+    run concurrently) on CIFAR-10 JPEGs, shrunk to a CPU smoke run."""
+    from .conftest import shared_dataset
+    data = shared_dataset('cifar10-jpeg')
+    work = str(tmp_path / 'repro')
+    run([sys.executable, 'tools/reproduce_cifar10.py', '--preset', 'gpu',
+         '--device', 'cpu', '--data', data, '--epochs', '2',
+         '--max-images', '256', '--batch-size', '64', '--modes', 'random',
+         'famt', '--parallel', '2', '--workers', '0', '--work-dir', work],
+        timeout=900)
+    with open(osp.join(work, 'results.json')) as f:
+        result = json.load(f)
+    assert result['preset'] == 'gpu' and result['device'] == 'cpu'
+    assert [r['mode'] for r in result['runs']] == ['random', 'famt']
+    assert all(0 <= r['linear_top1'] <= 100 for r in result['runs'])
+    famt = osp.join(work, 'famt_seed0')
+    from mmengine.config import Config
+    cfg = Config.fromfile(osp.join(famt, 'pretrain_config.py'))
+    assert cfg.train_dataloader.dataset.type == 'InMemoryImageFolder'
+    assert len(cfg.train_dataloader.dataset.indices) == 256
+    assert cfg.train_cfg.max_epochs == 2
+    log = open(osp.join(famt, 'pretrain.log')).read()
+    assert 'FAMT refresh before epoch 1: 256 images' in log
+    assert 'masks: support' in log
+    probe = json.load(open(osp.join(famt, 'probe.json')))
+    assert probe['train_images'] == probe['test_images'] == 256
+
+
 def test_authors_crop_analysis(tmp_path):
     """The released crop code reads the map's corner: its weights are
     nearly flat and its visible sets overlap as little as uniform ones;

@@ -2,7 +2,7 @@
 
     python tools/linear_probe.py CONFIG CHECKPOINT --train DIR --test DIR
         [--epochs 100] [--batch-size 256] [--lr 0.1] [--seed 0]
-        [--out RESULT.json]
+        [--device cpu|cuda] [--max-images N] [--out RESULT.json]
 
 MAE's probing head on frozen features: the [CLS] token after the encoder's
 final norm, BatchNorm without affine parameters (standardisation with the
@@ -33,7 +33,8 @@ from famt_mm.cues import run_capturing
 
 @torch.no_grad()
 def cls_features(model, loader):
-    """(N, C) [CLS] tokens after the final norm, and (N,) labels."""
+    """(N, C) [CLS] tokens after the final norm (on the CPU), and (N,)
+    labels."""
     backbone = model.backbone
     final = backbone.ln1 if backbone.final_norm else backbone.layers[-1]
     feats, labels = [], []
@@ -41,7 +42,7 @@ def cls_features(model, loader):
         data = model.data_preprocessor(batch, False)
         tokens = run_capturing(backbone, data['inputs'],
                                outputs=dict(x=final))['x']
-        feats.append(tokens[:, 0].float())
+        feats.append(tokens[:, 0].float().cpu())
         labels.append(torch.tensor(
             [int(ds.gt_label) for ds in batch['data_samples']]))
     return torch.cat(feats), torch.cat(labels)
@@ -75,7 +76,7 @@ def train_linear(train_x, train_y, test_x, test_y, epochs, batch_size, lr,
     return dict(train_top1=round(acc[0], 2), test_top1=round(acc[1], 2))
 
 
-def folder_loader(root, input_hw, batch_size):
+def folder_loader(root, input_hw, batch_size, max_images=None):
     pipeline = [
         dict(type='LoadImageFromFile'),
         dict(type='Resize', scale=(input_hw[1], input_hw[0]),
@@ -83,6 +84,11 @@ def folder_loader(root, input_hw, batch_size):
         dict(type='PackInputs')
     ]
     dataset = CustomDataset(data_root=root, pipeline=pipeline)
+    if max_images and max_images < len(dataset):
+        # spread over the class folders, which the file list keeps in order
+        step = len(dataset) / max_images
+        dataset = dataset.get_subset(
+            [int(i * step) for i in range(max_images)])
     return DataLoader(dataset, batch_size=batch_size, num_workers=2,
                       collate_fn=default_collate)
 
@@ -97,6 +103,10 @@ def main():
     parser.add_argument('--batch-size', type=int, default=256)
     parser.add_argument('--lr', type=float, default=0.1)
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--device', choices=['cpu', 'cuda'], default='cpu',
+                        help='where the features are computed')
+    parser.add_argument('--max-images', type=int,
+                        help='N images of each folder, evenly spread')
     parser.add_argument('--out', help='write the result as JSON')
     args = parser.parse_args()
 
@@ -107,11 +117,12 @@ def main():
         cfg.model.setdefault('data_preprocessor', cfg.data_preprocessor)
     model = MODELS.build(cfg.model)
     load_checkpoint(model, args.checkpoint, map_location='cpu')
-    model.eval()
+    model.to(args.device).eval()
     patch = model.backbone.patch_embed.projection.stride[0]
     input_hw = tuple(g * patch for g in model.patch_grid)
-    train = cls_features(model, folder_loader(args.train, input_hw, 256))
-    test = cls_features(model, folder_loader(args.test, input_hw, 256))
+    train, test = (cls_features(
+        model, folder_loader(folder, input_hw, 256, args.max_images))
+                   for folder in (args.train, args.test))
     result = train_linear(*train, *test, args.epochs, args.batch_size,
                           args.lr, args.seed)
     result.update(checkpoint=args.checkpoint, feature_dim=train[0].shape[1],
