@@ -5,11 +5,15 @@ is broken; ``tests/test_compat.py`` shows the breakage and the fix.
 Importing ``famt_mm`` applies the first two; the LVIS fix is applied by the
 detection side (``famt_mm.det``), which is where LVIS is used.
 
-1. torch >= 2.6 loads with ``weights_only=True``, and MMEngine 0.10.7's
-   checkpoints hold objects that the safe unpickler refuses (the message
-   hub's ``HistoryBuffer`` and its statistic methods, NumPy arrays and
-   scalars). Exactly those are added to torch's allowlist, so checkpoints
-   still load with the safe unpickler.
+1. Checkpoints never execute code. torch < 2.6 (and torch.hub's URL loader
+   on every version) unpickles anything unless ``weights_only=True`` is
+   passed, and MMEngine 0.10.7 never passes it (resume, ``load_from``,
+   ``init_cfg``, ``load_checkpoint``): MMEngine's checkpoint module gets a
+   ``torch`` whose ``load`` always passes it, and a ``load_url`` that does
+   too. MMEngine's checkpoints hold objects the safe unpickler refuses
+   (the message hub's ``HistoryBuffer`` and its statistic methods, NumPy
+   arrays and scalars): exactly those are added to torch's allowlist
+   (``torch.serialization.add_safe_globals``, torch >= 2.4, the floor).
 2. setuptools >= 82 has no ``pkg_resources``, which MMEngine uses to find
    installed packages (``mmpretrain::`` base configs). Where it is missing,
    the two lookups fall back to ``importlib.metadata``.
@@ -68,8 +72,40 @@ def mmengine_checkpoint_globals() -> list:
 
 def allow_mmengine_checkpoints() -> None:
     """Let ``torch.load(weights_only=True)`` read MMEngine checkpoints."""
-    if hasattr(torch.serialization, 'add_safe_globals'):
-        torch.serialization.add_safe_globals(mmengine_checkpoint_globals())
+    torch.serialization.add_safe_globals(mmengine_checkpoint_globals())
+
+
+def safe_load(f, map_location=None, **kwargs):
+    """``torch.load`` with ``weights_only=True`` whatever the caller or the
+    torch version's default."""
+    kwargs['weights_only'] = True
+    return torch.load(f, map_location=map_location, **kwargs)
+
+
+class _WeightsOnlyTorch(types.ModuleType):
+    """``torch`` as MMEngine's checkpoint module sees it: the same, but
+    ``load`` is :func:`safe_load`."""
+
+    load = staticmethod(safe_load)
+
+    def __getattr__(self, name):
+        return getattr(torch, name)
+
+
+def mmengine_weights_only() -> None:
+    """Route every checkpoint load of MMEngine through the safe unpickler
+    (local files, URLs, and the schemes built on them)."""
+    import mmengine.runner.checkpoint as checkpoint
+    if isinstance(checkpoint.torch, _WeightsOnlyTorch):
+        return
+    checkpoint.torch = _WeightsOnlyTorch('torch')
+    load_url = checkpoint.load_url
+
+    def weights_only_load_url(*args, **kwargs):
+        kwargs['weights_only'] = True
+        return load_url(*args, **kwargs)
+
+    checkpoint.load_url = weights_only_load_url
 
 
 def _distribution_path(package: str) -> str:
@@ -158,5 +194,6 @@ def cpu_distributed() -> None:
 
 
 allow_mmengine_checkpoints()
+mmengine_weights_only()
 mmengine_without_pkg_resources()
 cpu_distributed()

@@ -123,3 +123,70 @@ def test_lvis_np_float():
     check = python('import famt_mm.compat as c, numpy as np; '
                    'c.lvis_numpy2(); print(hasattr(np, "float"))')
     assert check.stdout.strip() == 'False'
+
+
+class Payload:
+    """Unpickling this runs code: it creates the file it names."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        import pathlib
+        return (pathlib.Path.touch, (pathlib.Path(self.marker), ))
+
+
+@pytest.fixture
+def payload_checkpoint(tmp_path, monkeypatch):
+    """A checkpoint whose unpickling would create ``ran``, loaded under the
+    pre-2.6 default (``weights_only=False`` unless a caller passes it)."""
+    import torch
+    marker = tmp_path / 'ran'
+    path = tmp_path / 'payload.pth'
+    torch.save(dict(state_dict=dict(w=torch.zeros(1)),
+                    meta=Payload(str(marker))), path)
+    monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
+    # the payload works where a loader does not insist on weights_only
+    torch.load(path, weights_only=False)
+    assert marker.exists()
+    marker.unlink()
+    return path, marker
+
+
+def test_mmengine_loaders_never_unpickle_code(payload_checkpoint):
+    import torch
+    from mmengine.runner import load_checkpoint
+    from mmengine.runner.checkpoint import CheckpointLoader
+
+    import famt_mm  # noqa: F401
+    path, marker = payload_checkpoint
+    model = torch.nn.Linear(1, 1)
+    for load in (lambda: load_checkpoint(model, str(path)),
+                 lambda: CheckpointLoader.load_checkpoint(str(path))):
+        with pytest.raises(pickle.UnpicklingError):
+            load()
+        assert not marker.exists()
+
+
+def test_train_resume_refuses_a_payload(payload_checkpoint, tmp_path,
+                                        photos_dir):
+    from .test_tools import dumped_famt_cfg
+    path, marker = payload_checkpoint
+    config = dumped_famt_cfg(tmp_path, photos_dir)
+    out = subprocess.run(
+        [sys.executable, 'tools/train.py', config, '--resume', str(path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode != 0
+    assert 'Weights only load failed' in out.stderr
+    assert not marker.exists()
+
+
+def test_converter_refuses_a_payload(payload_checkpoint, tmp_path):
+    path, marker = payload_checkpoint
+    out = subprocess.run(
+        [sys.executable, 'tools/convert_checkpoint.py', str(path),
+         str(tmp_path / 'out.pth'), '--target', 'mmseg'], cwd=ROOT,
+        capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1
+    assert out.stderr.strip().splitlines()[-1].startswith('error: cannot load')
+    assert not marker.exists() and not (tmp_path / 'out.pth').exists()

@@ -12,6 +12,8 @@ Refuses files that are not ViT masked-image-modeling checkpoints, and says
 how many tensors it mapped.
 """
 import argparse
+import os.path as osp
+import pickle
 import sys
 
 import torch
@@ -35,8 +37,20 @@ def main(argv=None) -> int:
         if len(args.img_size) > 2:
             parser.error('--img-size takes H or H W')
         img_size = (args.img_size[0], args.img_size[-1])
+    if osp.realpath(args.dst) == osp.realpath(args.src):
+        print(f'error: dst is the source checkpoint {args.src}; converting '
+              'in place would overwrite it: give another path',
+              file=sys.stderr)
+        return 1
     try:
-        checkpoint = torch.load(args.src, map_location='cpu')
+        # weights_only: a checkpoint never executes code, on any torch
+        checkpoint = torch.load(args.src, map_location='cpu',
+                                weights_only=True)
+    except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as e:
+        print(f'error: cannot load {args.src} as a weights-only PyTorch '
+              f'checkpoint: {str(e).splitlines()[0]}', file=sys.stderr)
+        return 1
+    try:
         out, report = convert(checkpoint, args.target, img_size, args.src)
     except (CheckpointError, ValueError) as e:
         print(f'error: {e}', file=sys.stderr)
