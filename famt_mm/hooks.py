@@ -20,7 +20,7 @@ from torch.utils.data import DataLoader, Subset
 
 from .cues import famt_weights
 from .fileio import save_atomic
-from .masking import check_weight_values
+from .masking import check_real, check_weight_values
 from .transforms import LoadFAMTWeights, find_weight_loader, pool_to_grid
 from .visualization import concentration_label, render_batch
 from .weights import FREQUENCY_SOURCES, FUSION_MODES
@@ -60,17 +60,36 @@ def refresh_schedule(warmup_epochs: int, interval: int,
     return list(range(warmup_epochs, max_epochs, interval))
 
 
-def _epochs(value: Union[int, float], max_epochs: int, name: str) -> int:
-    """An epoch count given as epochs (int) or a fraction of training."""
+def check_epochs(value, name: str, minimum: int) -> None:
+    """``value`` must be an int >= ``minimum`` (epochs) or a finite float
+    in [0, 1] (a fraction of training; > 0 when ``minimum`` is 1)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f'{name} must be an int (epochs) or a float (a '
+                         f'fraction of training), got {value!r}')
     if isinstance(value, float):
-        if not 0 <= value <= 1:
+        if not (math.isfinite(value) and 0 <= value <= 1
+                and (value > 0 or minimum == 0)):
             raise ValueError(
-                f'{name} as a fraction of training must be in [0, 1], '
-                f'got {value}')
+                f'{name} as a fraction of training must be in '
+                f'{"[0" if minimum == 0 else "(0"}, 1], got {value}')
+    elif value < minimum:
+        raise ValueError(f'{name} must be >= {minimum} epochs, got {value}')
+
+
+def _epochs(value: Union[int, float], max_epochs: int) -> int:
+    """An epoch count given as epochs (int) or a fraction of training
+    (float), checked by :func:`check_epochs`."""
+    if isinstance(value, float):
         return round(value * max_epochs)
-    if value < 0:
-        raise ValueError(f'{name} must be >= 0, got {value}')
     return int(value)
+
+
+def _optional_int(value, name: str, minimum: int) -> None:
+    if value is not None and (isinstance(value, bool)
+                              or not isinstance(value, int)
+                              or value < minimum):
+        raise ValueError(f'{name} must be None or an int >= {minimum}, '
+                         f'got {value!r}')
 
 
 def refresh_transforms(train_transforms, input_hw) -> list:
@@ -167,11 +186,17 @@ class FAMTHook(Hook):
         if frequency_source not in FREQUENCY_SOURCES:
             raise ValueError(f'frequency_source {frequency_source!r} is not '
                              f'one of {FREQUENCY_SOURCES}')
-        if cutoff <= 0:
-            raise ValueError(f'cutoff must be > 0, got {cutoff}')
-        if max_keep_weights == 0 or max_keep_weights < -1:
+        check_real('cutoff', cutoff, 0, low_open=True)
+        check_epochs(warmup_epochs, 'warmup_epochs', 0)
+        check_epochs(interval, 'interval', 1)
+        _optional_int(batch_size, 'batch_size', 1)
+        _optional_int(num_workers, 'num_workers', 0)
+        _optional_int(log_panels, 'log_panels', 0)
+        if (isinstance(max_keep_weights, bool)
+                or not isinstance(max_keep_weights, int)
+                or max_keep_weights == 0 or max_keep_weights < -1):
             raise ValueError('max_keep_weights must be -1 (keep all) or '
-                             f'>= 1, got {max_keep_weights}')
+                             f'an int >= 1, got {max_keep_weights!r}')
         self.warmup_epochs = warmup_epochs
         self.interval = interval
         self.mode = mode
@@ -204,15 +229,21 @@ class FAMTHook(Hook):
             raise TypeError('FAMTHook needs an epoch-based train loop '
                             "(train_cfg=dict(type='EpochBasedTrainLoop'))")
         max_epochs = runner.max_epochs
-        self._warmup = _epochs(self.warmup_epochs, max_epochs,
-                               'warmup_epochs')
-        self._interval = max(
-            1, _epochs(self.interval, max_epochs, 'interval'))
+        self._warmup = _epochs(self.warmup_epochs, max_epochs)
+        # a fraction of a short run can round to 0 epochs: refresh each one
+        self._interval = max(1, _epochs(self.interval, max_epochs))
         if self.mode == 'random':
             self._warmup, self.schedule = max_epochs, []
         else:
             self.schedule = refresh_schedule(self._warmup, self._interval,
                                              max_epochs)
+            if not self.schedule and max_epochs > 0:
+                raise ValueError(
+                    f'FAMTHook(mode={self.mode!r}) would never refresh the '
+                    f'weights: warmup_epochs={self.warmup_epochs!r} is '
+                    f'{self._warmup} epochs of {max_epochs} (a float is a '
+                    "fraction of training). Shorten the warm-up, or use "
+                    "mode='random' for random masking throughout")
         self.dataset = base_dataset(runner.train_dataloader.dataset)
         get_info = getattr(self.dataset, 'get_data_info', None)
         if get_info is None or 'sample_idx' not in get_info(0):

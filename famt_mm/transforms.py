@@ -164,9 +164,10 @@ class LoadFAMTWeights(BaseTransform):
     """
 
     def __init__(self, patch_size: int = 16):
-        if int(patch_size) != patch_size or patch_size < 1:
+        if (isinstance(patch_size, bool) or not isinstance(patch_size, int)
+                or patch_size < 1):
             raise ValueError(
-                f'patch_size must be a positive integer, got {patch_size}')
+                f'patch_size must be a positive integer, got {patch_size!r}')
         self.patch_size = int(patch_size)
         self.store = FAMTWeightStore()
 

@@ -49,7 +49,7 @@ def train(cfg):
 def test_schedule_helpers():
     assert refresh_schedule(40, 40, 400) == [40, 80, 120, 160, 200, 240,
                                              280, 320, 360]
-    assert _epochs(0.1, 400, 'x') == 40 and _epochs(3, 400, 'x') == 3
+    assert _epochs(0.1, 400) == 40 and _epochs(3, 400) == 3
     with pytest.raises(ValueError, match='warmup_epochs .* got 1.5'):
         _epochs(1.5, 10, 'warmup_epochs')
     with pytest.raises(ValueError, match="mode 'amt2' is not one of"):
@@ -212,4 +212,42 @@ def test_data_set_without_sample_idx_fails_before_training(tmp_path,
                                         pipeline=pipeline)
     with pytest.raises(TypeError, match="NoIndexDataset does not give its "
                        "samples a 'sample_idx'"):
+        Runner.from_cfg(cfg).train()
+
+
+@pytest.mark.parametrize('kwargs,match', [
+    (dict(warmup_epochs=True), 'warmup_epochs must be an int'),
+    (dict(warmup_epochs='1'), 'warmup_epochs must be an int'),
+    (dict(warmup_epochs=-1), 'warmup_epochs must be >= 0 epochs, got -1'),
+    (dict(warmup_epochs=1.5), r'warmup_epochs .* \[0, 1\], got 1.5'),
+    (dict(interval=0), 'interval must be >= 1 epochs, got 0'),
+    (dict(interval=0.0), r'interval .* \(0, 1\], got 0.0'),
+    (dict(interval=float('nan')), r'interval .* got nan'),
+    (dict(cutoff=float('nan')), 'cutoff must be a finite number'),
+    (dict(cutoff=0), r'cutoff .* in \(0, inf\], got 0'),
+    (dict(batch_size=0), 'batch_size must be None or an int >= 1, got 0'),
+    (dict(num_workers=-1), 'num_workers must be None or an int >= 0'),
+    (dict(max_keep_weights=0), 'max_keep_weights must be -1'),
+    (dict(log_panels=-2), 'log_panels must be None or an int >= 0'),
+    (dict(mode='bogus'), "mode 'bogus' is not one of"),
+])
+def test_hook_checks_its_arguments_at_construction(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        FAMTHook(**kwargs)
+
+
+@pytest.mark.parametrize('patch_size', ['16', True, 0, 2.5])
+def test_weight_loader_refuses_bad_patch_size(patch_size):
+    from famt_mm.transforms import LoadFAMTWeights
+    with pytest.raises(ValueError, match='patch_size must be a positive'):
+        LoadFAMTWeights(patch_size=patch_size)
+
+
+@pytest.mark.parametrize('warmup', [1.0, 3])
+def test_schedule_without_refresh_is_refused(tmp_path, photos_dir, warmup):
+    from mmengine.runner import Runner
+    cfg = tiny_famt_mae_cfg(tmp_path, photos_dir, epochs=3, warmup=warmup)
+    with pytest.raises(ValueError, match=r"mode='famt'\) would never "
+                       rf'refresh the weights: warmup_epochs={warmup} is 3 '
+                       'epochs of 3'):
         Runner.from_cfg(cfg).train()

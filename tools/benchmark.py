@@ -116,7 +116,7 @@ def refresh_interval(cfg) -> int:
     """Epochs between two FAMTHook refreshes in this config."""
     from famt_mm.hooks import _epochs
     return max(1, _epochs(famt_hook_cfg(cfg).get('interval', 0.1),
-                          cfg.train_cfg.max_epochs, 'interval'))
+                          cfg.train_cfg.max_epochs))
 
 
 class Bench:
