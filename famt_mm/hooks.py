@@ -1,5 +1,8 @@
 """FAMTHook: warm-up, periodic weight refresh, persistence and resume."""
 import copy
+import glob
+import hashlib
+import json
 import math
 import os
 import os.path as osp
@@ -34,6 +37,37 @@ MODES = FUSION_MODES + ('random', )
 def weights_path(directory: str, epoch: int) -> str:
     """File of the weights computed before (0-based) ``epoch``."""
     return osp.join(directory, f'epoch_{epoch}.npy')
+
+
+def record_path(path: str) -> str:
+    """The JSON record beside a weight file: what it was computed for."""
+    return osp.splitext(path)[0] + '.json'
+
+
+def read_record(path: str) -> dict:
+    """The record of the weight file ``path``, or {} if there is none."""
+    try:
+        with open(record_path(path)) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+
+
+def data_fingerprint(dataset) -> str:
+    """A short hash of the data set's ordered samples (image paths, or the
+    images where there are no paths): weights are per sample index, so a
+    weight file only fits the data it was computed for."""
+    digest = hashlib.sha256()
+    data_bytes = getattr(dataset, 'data_bytes', None)
+    if isinstance(data_bytes, np.ndarray):  # BaseDataset's serialized list
+        digest.update(memoryview(np.ascontiguousarray(data_bytes)))
+    else:
+        for idx in range(len(dataset)):
+            info = dataset.get_data_info(idx)
+            item = info.get('img_path', info.get('img', idx))
+            digest.update(item.tobytes() if isinstance(item, np.ndarray) else
+                          str(item).encode())
+    return digest.hexdigest()[:16]
 
 
 def load_weights(path: str, num_images: int, grid) -> np.ndarray:
@@ -262,8 +296,11 @@ class FAMTHook(Hook):
         self.input_hw = tuple(g * patch for g in model.patch_grid)
         self.grid = self._map_grid(model)
         self.num_images = len(self.dataset)
+        self.fingerprint = data_fingerprint(self.dataset)
         self.directory = osp.join(runner.work_dir, WEIGHTS_SUBDIR)
         os.makedirs(self.directory, exist_ok=True)
+        if is_main_process():
+            self._tidy_directory(runner)
         self._check_rank_seeds(runner)
         runner.logger.info(
             f'FAMT ({self.mode}): random masking for {self._warmup} epochs'
@@ -272,6 +309,24 @@ class FAMTHook(Hook):
                if self.schedule else ''))
         if runner.epoch > 0:
             self._restore(runner)
+
+    def _tidy_directory(self, runner) -> None:
+        """Remove temporary files a crash left between write and rename;
+        on a fresh start, move an earlier run's weight files aside instead
+        of overwriting them."""
+        for tmp in glob.glob(osp.join(self.directory, '*.tmp')):
+            os.remove(tmp)
+            runner.logger.warning(f'FAMT: removed {tmp}, left by a crash')
+        old = glob.glob(osp.join(self.directory, 'epoch_*.*'))
+        if runner.epoch == 0 and old:
+            keep = osp.join(self.directory,
+                            time.strftime('previous_%Y%m%d_%H%M%S'))
+            os.makedirs(keep, exist_ok=True)
+            for path in old:
+                os.replace(path, osp.join(keep, osp.basename(path)))
+            runner.logger.warning(
+                f'FAMT: this run starts from epoch 0 but {self.directory} '
+                f'held weight files of an earlier run; moved them to {keep}')
 
     @staticmethod
     def _check_rank_seeds(runner) -> None:
@@ -301,15 +356,36 @@ class FAMTHook(Hook):
                 f'FAMT: the checkpoint used weights of epoch {saved} but the '
                 f'schedule says {epoch}; the schedule changed, using {epoch}')
         path = weights_path(self.directory, epoch)
-        if not osp.isfile(path):
+        problem = self._unusable(path)
+        if problem:
             runner.logger.warning(
-                f'FAMT: {path} is missing, so the resumed run cannot reuse '
-                'its weights; recomputing them with the resumed model now')
+                f'FAMT: {problem}, so the resumed run cannot reuse its '
+                'weights; recomputing them with the resumed model now')
             self._refresh(runner, epoch)
             return
-        load_weights(path, self.num_images, self.grid)
         self._publish(epoch)
         runner.logger.info(f'FAMT: resumed with the weights in {path}')
+
+    def _unusable(self, path: str) -> Optional[str]:
+        """Why the weight file ``path`` cannot be reused, or None: missing,
+        unreadable, wrong shape or values, or computed for other data
+        (its record's data fingerprint differs from this data set's)."""
+        if not osp.isfile(path):
+            return f'{path} is missing'
+        recorded = set()
+        for record in (self._checkpoint_state or {}, read_record(path)):
+            recorded.add(record.get('data_fingerprint'))
+        recorded.discard(None)
+        if recorded - {self.fingerprint}:
+            return (f'{path} was computed for another data set (data '
+                    f'fingerprint {sorted(recorded)[0]}, this one is '
+                    f'{self.fingerprint}: images changed, were added, '
+                    'removed or reordered)')
+        try:
+            load_weights(path, self.num_images, self.grid)
+        except (OSError, ValueError) as e:
+            return f'{path} cannot be used ({str(e).splitlines()[0]})'
+        return None
 
     # -------------------------------------------------------- every epoch
     def before_train_epoch(self, runner) -> None:
@@ -331,7 +407,8 @@ class FAMTHook(Hook):
         checkpoint['famt'] = dict(
             weights_epoch=self.weights_epoch,
             num_images=self.num_images,
-            grid=list(self.grid))
+            grid=list(self.grid),
+            data_fingerprint=self.fingerprint)
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         """Keep the checkpoint's FAMT record; ``before_train`` applies it
@@ -450,10 +527,19 @@ class FAMTHook(Hook):
         def write(f):
             np.save(f, weights)
 
+        record = json.dumps(
+            dict(data_fingerprint=self.fingerprint, mode=self.mode,
+                 num_images=self.num_images, grid=list(self.grid))).encode()
+
+        def write_record(f):
+            f.write(record)
+
         if is_main_process():
+            save_atomic(record_path(path), write_record)
             save_atomic(path, write)
         barrier()
         if not osp.isfile(path):  # a node without the shared work_dir
+            save_atomic(record_path(path), write_record)
             save_atomic(path, write)
         self._publish(epoch)
         if is_main_process():
@@ -474,8 +560,9 @@ class FAMTHook(Hook):
         done = [e for e in self.schedule if e <= self.weights_epoch]
         for epoch in done[:-self.max_keep_weights]:
             path = weights_path(self.directory, epoch)
-            if osp.isfile(path):
-                os.remove(path)
+            for stale in (path, record_path(path)):
+                if osp.isfile(stale):
+                    os.remove(stale)
 
     def _add_panels(self, runner, epoch: int) -> None:
         """Panels of the first images to the visualizer's backends."""

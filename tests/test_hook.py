@@ -1,6 +1,8 @@
 """FAMTHook on real runs: schedule, workers, resume, loss."""
 import glob
+import json
 import os.path as osp
+import re
 
 import numpy as np
 import pytest
@@ -122,16 +124,88 @@ def test_resume_restores_the_weights(tmp_path, photos_dir):
     assert osp.isfile(tmp_path / 'part' / 'famt_weights' / 'epoch_3.npy')
 
 
-def test_resume_refuses_a_weight_file_of_another_data_set(
-        tmp_path, photos_dir):
-    train(tiny_famt_mae_cfg(tmp_path, photos_dir, epochs=2, warmup=1))
-    np.save(tmp_path / 'famt_weights' / 'epoch_1.npy',
-            np.ones((10, 8, 8), dtype=np.float16))
-    cfg = tiny_famt_mae_cfg(tmp_path, photos_dir, epochs=3, warmup=1)
+def logged(runner) -> str:
+    """Everything the run logged (MMEngine writes it to log_dir)."""
+    return ''.join(
+        open(p).read() for p in glob.glob(osp.join(runner.log_dir, '*.log')))
+
+
+def resume_after(tmp_path, data_root, **kwargs):
+    """Resume the 2-epoch run in tmp_path for a third epoch."""
+    cfg = tiny_famt_mae_cfg(tmp_path, data_root, epochs=3, warmup=1,
+                            interval=5, **kwargs)
     cfg.resume = True
-    with pytest.raises(ValueError,
-                       match=r'shape \(10, 8, 8\).*needs \(16, 8, 8\)'):
-        train(cfg)
+    cfg.log_level = 'INFO'
+    return train(cfg)
+
+
+@pytest.mark.parametrize('fault,reason', [
+    ('shape', 'cannot be used .*shape \\(10, 8, 8\\)'),
+    ('truncated', 'cannot be used'),
+    ('nan', r'cannot be used .*NaN weights in sample\(s\) \[3\]'),
+])
+def test_resume_recomputes_an_unusable_weight_file(tmp_path, photos_dir,
+                                                   fault, reason):
+    train(tiny_famt_mae_cfg(tmp_path, photos_dir, epochs=2, warmup=1,
+                            interval=5))
+    path = tmp_path / 'famt_weights' / 'epoch_1.npy'
+    if fault == 'shape':
+        np.save(path, np.ones((10, 8, 8), dtype=np.float16))
+    elif fault == 'truncated':
+        path.write_bytes(path.read_bytes()[:300])
+    else:
+        maps = np.load(path)
+        maps[3, 2, 2] = np.nan
+        np.save(path, maps)
+    runner, rows = resume_after(tmp_path, photos_dir)
+    assert re.search(f'FAMT: {re.escape(str(path))} {reason}',
+                     logged(runner))
+    assert 'recomputing them with the resumed model now' in logged(runner)
+    assert rows[0]['phase'] == 'famt'
+    maps = np.load(path)
+    assert maps.shape == (16, 8, 8) and np.isfinite(maps).all()
+
+
+def test_resume_recomputes_weights_of_other_images(tmp_path, photos_dir):
+    """Same number of images, one swapped: every index could now belong to
+    another image, so the weights are recomputed, and the log says why."""
+    import shutil
+    data = tmp_path / 'data'
+    shutil.copytree(photos_dir, data)
+    train(tiny_famt_mae_cfg(tmp_path, str(data), epochs=2, warmup=1,
+                            interval=5))
+    first = sorted(data.iterdir())[0]
+    first.rename(data / ('zz_' + first.name))  # same count, new order
+    runner, rows = resume_after(tmp_path, str(data))
+    assert re.search(r'epoch_1.npy was computed for another data set \(data '
+                     r'fingerprint [0-9a-f]{16}, this one is [0-9a-f]{16}',
+                     logged(runner))
+    assert rows[0]['phase'] == 'famt'
+    record = json.loads(
+        (tmp_path / 'famt_weights' / 'epoch_1.json').read_text())
+    hook = next(h for h in runner.hooks if isinstance(h, FAMTHook))
+    assert record['data_fingerprint'] == hook.fingerprint
+
+
+def test_stale_temporary_files_are_removed_and_old_runs_kept(
+        tmp_path, photos_dir):
+    train(tiny_famt_mae_cfg(tmp_path, photos_dir, epochs=2, warmup=1,
+                            interval=5))
+    weights = tmp_path / 'famt_weights'
+    stale = weights / 'epoch_1.npy.4242.tmp'
+    stale.write_bytes(b'partial')
+    old = np.load(weights / 'epoch_1.npy')
+    # A fresh start in the same work_dir (no --resume).
+    cfg = tiny_famt_mae_cfg(tmp_path, photos_dir, epochs=2, warmup=1,
+                            interval=5)
+    cfg.log_level = 'INFO'
+    runner, _ = train(cfg)
+    assert not stale.exists()
+    kept = glob.glob(str(weights / 'previous_*' / 'epoch_1.npy'))
+    assert len(kept) == 1
+    np.testing.assert_array_equal(np.load(kept[0]), old)
+    assert 'held weight files of an earlier run; moved them' in \
+        logged(runner)
 
 
 def test_resume_without_the_weight_file_recomputes(tmp_path, photos_dir):
