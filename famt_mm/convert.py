@@ -55,6 +55,15 @@ def vit_mim_state(checkpoint: dict, source: str = 'checkpoint') -> dict:
             f'found {found}).{hint}')
     state = checkpoint['state_dict']
     keys = list(state)
+    for kind, heads in (('detector', ('rpn_head.', 'roi_head.', 'bbox_head.',
+                                      'mask_head.')),
+                        ('segmentor', ('decode_head.', 'auxiliary_head.'))):
+        found = sorted({k.split('.')[0] for k in keys if k.startswith(heads)})
+        if found:
+            raise CheckpointError(
+                f'{source} is a {kind} checkpoint (it has {found}), not a '
+                'masked-image-modeling pretraining checkpoint; convert the '
+                'MAE / SimMIM checkpoint it was initialised from')
     if any(k.startswith('backbone.stages.') for k in keys):
         raise CheckpointError(
             f'{source} has a Swin backbone; the downstream backbones here '
@@ -64,8 +73,9 @@ def vit_mim_state(checkpoint: dict, source: str = 'checkpoint') -> dict:
         raise CheckpointError(
             f'{source} has no MMPretrain ViT backbone '
             '(backbone.patch_embed.projection.weight, backbone.layers.*)')
-    if not any(k.startswith('neck.') for k in keys) and \
-            'backbone.mask_token' not in state:
+    mae = 'neck.mask_token' in state and 'neck.decoder_embed.weight' in state
+    simmim = 'backbone.mask_token' in state
+    if not (mae or simmim):
         heads = sorted({k.split('.')[0] for k in keys} - {'backbone'})
         raise CheckpointError(
             f'{source} is not a masked-image-modeling pretraining checkpoint '
@@ -121,15 +131,19 @@ def convert(checkpoint: dict,
     if target == 'mmdet':
         dropped.append('cls_token')
         out.pop('cls_token', None)
+    # the checkpoint's [CLS] position (if it has a [CLS]) precedes the grid
+    extra = int('cls_token' in state)
     if target in ('mmdet', 'mmseg') and img_size is not None:
+        if min(img_size) < 1:
+            raise ValueError(f'img_size {tuple(img_size)} must be positive')
         patch = out['patch_embed.projection.weight'].shape[-1]
         if img_size[0] % patch or img_size[1] % patch:
             raise ValueError(f'img_size {tuple(img_size)} is not divisible '
                              f'by the patch size {patch}')
         grid = (img_size[0] // patch, img_size[1] // patch)
-        out['pos_embed'] = resize_positions(out['pos_embed'], grid, 1)
+        out['pos_embed'] = resize_positions(out['pos_embed'], grid, extra)
     if target == 'mmdet':
-        out['pos_embed'] = out['pos_embed'][:, 1:]
+        out['pos_embed'] = out['pos_embed'][:, extra:]
     report['pos_embed'].append(tuple(out['pos_embed'].shape))
     meta = dict(famt_mm_convert=dict(target=target, source=source))
     if target == 'vitdet':

@@ -97,6 +97,22 @@ def test_converter_vitdet_layout(pretrained):
      'Swin backbone'),
     (lambda sd: {'state_dict': {'neck.decoder.0.weight': torch.zeros(1)}},
      'no MMPretrain ViT backbone'),
+    # a Mask R-CNN: ViT backbone, an FPN 'neck', detection heads
+    (lambda sd: {'state_dict': {
+        **{k: v for k, v in sd.items() if k.startswith('backbone.')},
+        'neck.lateral_convs.0.conv.weight': torch.zeros(1),
+        'rpn_head.rpn_conv.weight': torch.zeros(1),
+        'roi_head.bbox_head.fc_cls.weight': torch.zeros(1)}},
+     r"detector checkpoint \(it has \['roi_head', 'rpn_head'\]\)"),
+    # the same without heads: a neck is not a MIM decoder
+    (lambda sd: {'state_dict': {
+        **{k: v for k, v in sd.items() if k.startswith('backbone.')},
+        'neck.lateral_convs.0.conv.weight': torch.zeros(1)}},
+     'not a masked-image-modeling'),
+    (lambda sd: {'state_dict': {
+        **{k: v for k, v in sd.items() if k.startswith('backbone.')},
+        'decode_head.conv_seg.weight': torch.zeros(1)}},
+     'segmentor checkpoint'),
 ])
 def test_converter_refuses_other_checkpoints(pretrained, make, match):
     state = torch.load(pretrained)['state_dict']
@@ -113,6 +129,34 @@ def test_converter_cli_fails_cleanly(tmp_path):
     ], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 1 and out.stderr.startswith('error: ')
     assert not (tmp_path / 'x.pth').exists()
+
+
+def test_converter_cli_input_faults(pretrained, tmp_path):
+    def cli(src, dst, *extra):
+        out = subprocess.run([
+            sys.executable, osp.join(ROOT, 'tools', 'convert_checkpoint.py'),
+            str(src), str(dst), '--target', 'mmdet', *extra
+        ], capture_output=True, text=True, cwd=ROOT)
+        last = out.stderr.strip().splitlines()[-1]
+        return out.returncode, last
+
+    empty = tmp_path / 'empty.pth'
+    empty.write_bytes(b'')
+    truncated = tmp_path / 'truncated.pth'
+    truncated.write_bytes(open(pretrained, 'rb').read()[:500])
+    text = tmp_path / 'notes.pth'
+    text.write_text('not a checkpoint')
+    for src in (tmp_path / 'missing.pth', empty, truncated, text):
+        code, last = cli(src, tmp_path / 'out.pth')
+        assert code == 1 and last.startswith(f'error: cannot load {src}')
+    # converting in place would destroy the pretraining checkpoint
+    before = open(pretrained, 'rb').read()
+    code, last = cli(pretrained, pretrained)
+    assert code == 1 and 'dst is the source checkpoint' in last
+    assert open(pretrained, 'rb').read() == before
+    code, last = cli(pretrained, tmp_path / 'out.pth', '--img-size', '0')
+    assert code == 1 and last == 'error: img_size (0, 0) must be positive'
+    assert not (tmp_path / 'out.pth').exists()
 
 
 # ------------------------------------------------------------ loading tests

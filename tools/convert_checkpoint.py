@@ -13,7 +13,6 @@ how many tensors it mapped.
 """
 import argparse
 import os.path as osp
-import pickle
 import sys
 
 import torch
@@ -46,9 +45,10 @@ def main(argv=None) -> int:
         # weights_only: a checkpoint never executes code, on any torch
         checkpoint = torch.load(args.src, map_location='cpu',
                                 weights_only=True)
-    except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as e:
+    except Exception as e:  # any unreadable file: one line, exit 1
+        reason = (str(e).splitlines() or [type(e).__name__])[0]
         print(f'error: cannot load {args.src} as a weights-only PyTorch '
-              f'checkpoint: {str(e).splitlines()[0]}', file=sys.stderr)
+              f'checkpoint: {reason}', file=sys.stderr)
         return 1
     try:
         out, report = convert(checkpoint, args.target, img_size, args.src)
