@@ -122,3 +122,18 @@ def test_mim_train_mmdet(tmp_path):
     run([osp.join(BIN, 'mim'), 'train', 'mmdet', config, '--work-dir',
          str(tmp_path / 'det')])
     assert osp.isfile(tmp_path / 'det' / 'iter_2.pth')
+
+
+def test_demo_on_fewer_than_four_images(tmp_path, photos_dir):
+    """The demo shows what it has: two images (none of its four chosen
+    photos), two panels."""
+    import shutil
+    data = tmp_path / 'two'
+    data.mkdir()
+    for name in ('brick.png', 'camera.png'):
+        shutil.copy(os.path.join(photos_dir, name), data / name)
+    work = tmp_path / 'work'
+    run([sys.executable, 'tools/demo.py', '--data', str(data), '--work-dir',
+         str(work), '--cfg-options', 'train_cfg.max_epochs=2',
+         'custom_hooks.0.warmup_epochs=1', 'custom_hooks.0.interval=1'])
+    assert (work / 'famt_demo.png').is_file()

@@ -76,7 +76,9 @@ def main():
     dataset = famt_hook(runner).dataset
     names = [osp.splitext(osp.basename(d['img_path']))[0]
              for d in (dataset.get_data_info(i) for i in range(len(dataset)))]
-    shown = [names.index(n) for n in SHOWN if n in names] or list(range(4))
+    # up to 4 panels: the chosen photos, else the first images there are
+    shown = ([names.index(n) for n in SHOWN if n in names]
+             or list(range(min(4, len(names)))))
     out_file = osp.join(args.work_dir, 'famt_demo.png')
     save_panels(runner, shown[:4], [names[i] for i in shown[:4]], out_file)
     hook = famt_hook(runner)
