@@ -1,5 +1,4 @@
 """FAMTHook: warm-up, periodic weight refresh, persistence and resume."""
-import copy
 import glob
 import hashlib
 import json
@@ -11,20 +10,19 @@ from typing import List, Optional, Sequence, Union
 
 import numpy as np
 import torch
-from mmengine.dataset import Compose, ConcatDataset, default_collate
-from mmengine.dist import (all_gather, all_gather_object, barrier,
-                           get_dist_info, is_main_process)
+from mmengine.dataset import ConcatDataset, default_collate
+from mmengine.dist import (all_gather_object, barrier, get_dist_info,
+                           is_main_process)
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from mmengine.runner.amp import autocast
-from mmengine.utils import ProgressBar
-from mmpretrain.registry import HOOKS, TRANSFORMS
-from torch.utils.data import DataLoader, Subset
+from mmpretrain.registry import HOOKS
+from mmpretrain.utils import get_ori_model
 
-from .cues import famt_weights
 from .fileio import save_atomic
 from .masking import check_real, check_weight_values
-from .transforms import LoadFAMTWeights, find_weight_loader, pool_to_grid
+from .refresh import (compute_weights, gather_weights, map_grid,
+                      refresh_dataset, shard_loader)
+from .transforms import find_weight_loader
 from .visualization import concentration_label, render_batch
 from .weights import FREQUENCY_SOURCES, FUSION_MODES
 
@@ -124,22 +122,6 @@ def _optional_int(value, name: str, minimum: int) -> None:
                               or value < minimum):
         raise ValueError(f'{name} must be None or an int >= {minimum}, '
                          f'got {value!r}')
-
-
-def refresh_transforms(train_transforms, input_hw) -> list:
-    """The un-augmented view of the refresh pass: the training pipeline's
-    loading transforms, a resize of the whole image to the model input size
-    (no crop, no flip), and packing."""
-    loading = [
-        t for t in train_transforms if type(t).__name__.startswith('Load')
-        and not isinstance(t, LoadFAMTWeights)
-    ]
-    return loading + [
-        TRANSFORMS.build(
-            dict(type='Resize', scale=(input_hw[1], input_hw[0]),
-                 interpolation='bicubic', backend='pillow')),
-        TRANSFORMS.build(dict(type='PackInputs'))
-    ]
 
 
 def base_dataset(dataset):
@@ -248,8 +230,7 @@ class FAMTHook(Hook):
     # ------------------------------------------------------------- set-up
     @staticmethod
     def _model(runner):
-        model = runner.model
-        return model.module if is_model_wrapper(model) else model
+        return get_ori_model(runner.model)
 
     def before_train(self, runner) -> None:
         """Check the model and pipeline, build the refresh schedule and,
@@ -294,7 +275,7 @@ class FAMTHook(Hook):
                 f'LoadFAMTWeights(patch_size={patch}) but the backbone '
                 f'patches are {model_patch} px: set patch_size={model_patch}')
         self.input_hw = tuple(g * patch for g in model.patch_grid)
-        self.grid = self._map_grid(model)
+        self.grid = map_grid(model, self.input_hw)
         self.num_images = len(self.dataset)
         self.fingerprint = data_fingerprint(self.dataset)
         self.directory = osp.join(runner.work_dir, WEIGHTS_SUBDIR)
@@ -361,7 +342,7 @@ class FAMTHook(Hook):
             runner.logger.warning(
                 f'FAMT: {problem}, so the resumed run cannot reuse its '
                 'weights; recomputing them with the resumed model now')
-            self._refresh(runner, epoch)
+            self.refresh(runner, epoch)
             return
         self._publish(epoch)
         runner.logger.info(f'FAMT: resumed with the weights in {path}')
@@ -392,7 +373,7 @@ class FAMTHook(Hook):
         """Refresh if this epoch is scheduled; set the model's phase."""
         epoch = runner.epoch
         if epoch in self.schedule:
-            self._refresh(runner, epoch)
+            self.refresh(runner, epoch)
         self._model(runner).set_mask_phase(
             'famt' if epoch >= self._warmup else 'warmup')
         self._epoch_start = time.perf_counter()
@@ -418,107 +399,24 @@ class FAMTHook(Hook):
     # ------------------------------------------------------------ refresh
     def refresh_dataset(self):
         """The training set (shallow copy) with the refresh pipeline."""
-        dataset = copy.copy(self.dataset)
-        if self.refresh_pipeline is not None:
-            transforms = [TRANSFORMS.build(t) for t in self.refresh_pipeline]
-        else:
-            transforms = refresh_transforms(self.dataset.pipeline.transforms,
-                                            self.input_hw)
-        dataset.pipeline = Compose(transforms)
-        return dataset
+        return refresh_dataset(self.dataset, self.input_hw,
+                               self.refresh_pipeline)
 
-    def _map_grid(self, model):
-        """Grid of the weight maps (the ViT patch grid; the last stage's
-        grid for Swin), from one dry run at the input size."""
-        was_training = model.training
-        model.eval()
-        try:
-            probe = next(model.parameters()).new_zeros(1, 3, *self.input_hw)
-            out = famt_weights(model.backbone, probe)
-        finally:
-            model.train(was_training)
-        return tuple(out['fused'].shape[1:])
-
-    def _refresh_loader(self, runner) -> DataLoader:
-        rank, world_size = get_dist_info()
-        dataset = self.refresh_dataset()
-        shard = Subset(dataset, range(rank, len(dataset), world_size))
-        train_loader = runner.train_dataloader
-        return DataLoader(
-            shard,
-            batch_size=self.batch_size or train_loader.batch_size,
-            num_workers=(train_loader.num_workers
-                         if self.num_workers is None else self.num_workers),
-            shuffle=False,
-            collate_fn=default_collate)
-
-    @torch.no_grad()
-    def _compute_shard(self, runner):
-        """This rank's fused weights (n, h, w) float16, the cues' values
-        and the masks' concentration statistics (per batch)."""
-        model = self._model(runner)
-        loader = self._refresh_loader(runner)
-        fused, stats = [], {k: [] for k in ('attention', 'frequency', 'fused')}
-        concentration = []
-        progress = ProgressBar(len(loader)) if is_main_process() else None
-        was_training = model.training
-        model.eval()
-        amp = type(runner.optim_wrapper).__name__ == 'AmpOptimWrapper'
-        try:
-            for batch in loader:
-                data = model.data_preprocessor(batch, False)
-                with autocast(enabled=amp):
-                    out = famt_weights(model.backbone, data['inputs'],
-                                       self.mode, self.frequency_source,
-                                       self.cutoff)
-                fused.append(out['fused'].half().cpu())
-                for name, w in out.items():
-                    stats[name].append(w.float().flatten(1).cpu())
-                concentration.append(
-                    (len(out['fused']), self._concentration(model, out)))
-                if progress is not None:
-                    progress.update()
-        finally:
-            model.train(was_training)
-        if progress is not None:
-            print(flush=True)  # end the progress bar's line
-        grid = self.grid
-        fused = (torch.cat(fused) if fused else torch.zeros(0, *grid).half())
-        stats = {k: torch.cat(v) for k, v in stats.items() if v}
-        if concentration:
-            total = sum(n for n, _ in concentration)
-            stats['concentration'] = {
-                key: sum(n * c[key] for n, c in concentration) / total
-                for key in concentration[0][1]
-            }
-        return fused, stats
-
-    def _concentration(self, model, out) -> dict:
-        """The masks' concentration statistics for a batch of fused
-        weights (:meth:`FAMTMaskGenerator.concentration`)."""
-        fused = out['fused'].float()
-        if tuple(fused.shape[1:]) != model.patch_grid:  # Swin
-            fused = pool_to_grid(fused, model.patch_grid)
-        return model.mask_generator.concentration(fused)
-
-    def _gather(self, shard: torch.Tensor) -> np.ndarray:
-        """Every rank's shard -> the complete (num_images, h, w) array."""
-        rank, world_size = get_dist_info()
-        if world_size == 1:
-            return shard.numpy()
-        per_rank = math.ceil(self.num_images / world_size)
-        padded = shard.new_zeros(per_rank, *self.grid)
-        padded[:len(shard)] = shard
-        full = np.zeros((self.num_images, *self.grid), dtype=np.float16)
-        for r, part in enumerate(all_gather(padded)):
-            count = len(range(r, self.num_images, world_size))
-            full[r::world_size] = part[:count].cpu().numpy()
-        return full
-
-    def _refresh(self, runner, epoch: int) -> None:
+    def refresh(self, runner, epoch: int) -> None:
+        """Recompute every image's weights with the current model, write
+        them as the weights used from ``epoch`` on, publish and log them."""
         start = time.perf_counter()
-        shard, stats = self._compute_shard(runner)
-        weights = self._gather(shard)
+        train_loader = runner.train_dataloader
+        loader = shard_loader(
+            self.refresh_dataset(),
+            self.batch_size or train_loader.batch_size,
+            train_loader.num_workers
+            if self.num_workers is None else self.num_workers)
+        amp = type(runner.optim_wrapper).__name__ == 'AmpOptimWrapper'
+        shard, stats = compute_weights(
+            self._model(runner), loader, self.mode, self.frequency_source,
+            self.cutoff, amp, progress=is_main_process())
+        weights = gather_weights(shard, self.num_images, self.grid)
         path = weights_path(self.directory, epoch)
         check_weight_values(
             torch.from_numpy(weights),

@@ -4,8 +4,8 @@ from typing import Dict, Sequence
 import numpy as np
 import torch
 
-from .cues import famt_weights
 from .masking import MASKED, THROWN
+from .refresh import batch_concentration, batch_weights, eval_mode
 from .transforms import pool_to_grid
 
 PANELS = ('image', 'attention', 'frequency', 'fused', 'masked / thrown')
@@ -119,13 +119,8 @@ def render_batch(model,
         batch (dict): ``inputs`` (B, 3, H, W) uint8 as loaded.
         mode (str): weight fusion; 'random' shows the FAMT weights anyway.
     """
-    was_training = model.training
-    model.eval()
-    try:
-        data = model.data_preprocessor(batch, False)
-        out = famt_weights(model.backbone, data['inputs'],
-                           'famt' if mode == 'random' else mode,
-                           frequency_source, cutoff)
+    with eval_mode(model):
+        out = batch_weights(model, batch, mode, frequency_source, cutoff)
         fused = out['fused']
         grid = model.patch_grid
         if tuple(fused.shape[1:]) != grid:
@@ -134,11 +129,9 @@ def render_batch(model,
             fused = pool_to_grid(fused.float(), grid)
         masks = model.mask_generator(fused, generator)
         labels = [
-            concentration_label(model.mask_generator.concentration(w[None]))
+            concentration_label(batch_concentration(model, w[None]))
             for w in fused
         ]
-    finally:
-        model.train(was_training)
     images = [img.permute(1, 2, 0).cpu().numpy() for img in batch['inputs']]
     if getattr(model.data_preprocessor, '_channel_conversion', False):
         images = [img[..., ::-1] for img in images]  # loaded BGR -> RGB

@@ -87,7 +87,7 @@ def test_ddp_two_cpu_ranks_share_complete_weights(tmp_path, photos_dir):
     runner = Runner.from_cfg(cfg)
     runner.train()
     hook = next(h for h in runner.hooks if isinstance(h, FAMTHook))
-    hook._refresh(runner, 2)
+    hook.refresh(runner, 2)
     single = np.load(tmp_path / 'single' / 'famt_weights' / 'epoch_2.npy')
     np.testing.assert_allclose(single.astype(np.float32),
                                rank0.astype(np.float32), atol=2e-3)

@@ -47,12 +47,11 @@ import torch
 from mmengine.config import Config, DictAction
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import MODELS, init_default_scope
-from mmengine.runner.amp import autocast
 from mmpretrain.structures import DataSample
 from torch.utils.flop_counter import FlopCounterMode
 
 import famt_mm  # noqa: F401
-from famt_mm.cues import famt_weights
+from famt_mm.refresh import batch_weights, eval_mode
 
 
 def parse_args(argv=None):
@@ -180,11 +179,8 @@ class Bench:
     def refresh_pass(self):
         """One FAMTHook refresh batch: the no-grad full-token pass that
         computes the weights (as the hook, eval mode, autocast with AMP)."""
-        self.model.eval()
-        with torch.no_grad(), autocast(enabled=self.amp):
-            inputs = self.model.data_preprocessor(self.data, False)['inputs']
-            famt_weights(self.model.backbone, inputs, self.mode)
-        self.model.train()
+        with eval_mode(self.model):
+            batch_weights(self.model, self.data, self.mode, amp=self.amp)
 
     def refresh_step(self):
         start = time.perf_counter()
@@ -329,7 +325,7 @@ def epoch_mode(args) -> list:
         refresh = None
         if hook.mode != 'random':  # time a refresh with the trained model
             start = time.perf_counter()
-            hook._refresh(runner, 1)
+            hook.refresh(runner, 1)
             refresh = time.perf_counter() - start
         epoch = hook._last_epoch_time or total
         rows.append(

@@ -20,7 +20,7 @@ from mmpretrain.registry import MODELS, TRANSFORMS
 from PIL import Image
 
 import famt_mm  # noqa: F401
-from famt_mm.hooks import refresh_transforms
+from famt_mm.refresh import refresh_transforms
 from famt_mm.visualization import render_batch
 
 

@@ -1,0 +1,160 @@
+"""The weight refresh as plain functions, for FAMTHook and the tools.
+
+A refresh runs the current encoder once over the whole training set,
+un-augmented, in eval mode without gradients, and turns its cues into one
+fused weight map per image. These functions take a model and a data set,
+not a runner: :func:`refresh_dataset` (the un-augmented view),
+:func:`shard_loader` (this rank's part), :func:`compute_weights` (the
+no-grad pass) and :func:`gather_weights` (every rank's part, in data set
+order). ``FAMTHook`` schedules, persists and logs them.
+"""
+import copy
+import math
+from contextlib import contextmanager
+from typing import Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+from mmengine.dataset import Compose, default_collate
+from mmengine.dist import all_gather, get_dist_info
+from mmengine.runner.amp import autocast
+from mmengine.utils import ProgressBar
+from mmpretrain.registry import TRANSFORMS
+from torch.utils.data import DataLoader, Subset
+
+from .cues import famt_weights
+from .transforms import LoadFAMTWeights, pool_to_grid
+
+
+@contextmanager
+def eval_mode(model):
+    """Put ``model`` in eval mode for the block, then restore its mode."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
+
+
+def refresh_transforms(train_transforms, input_hw) -> list:
+    """The un-augmented view of the refresh pass: the training pipeline's
+    loading transforms, a resize of the whole image to the model input size
+    (no crop, no flip), and packing."""
+    loading = [
+        t for t in train_transforms if type(t).__name__.startswith('Load')
+        and not isinstance(t, LoadFAMTWeights)
+    ]
+    return loading + [
+        TRANSFORMS.build(
+            dict(type='Resize', scale=(input_hw[1], input_hw[0]),
+                 interpolation='bicubic', backend='pillow')),
+        TRANSFORMS.build(dict(type='PackInputs'))
+    ]
+
+
+def refresh_dataset(dataset, input_hw,
+                    pipeline: Optional[Sequence[dict]] = None):
+    """A shallow copy of the training set with the refresh pipeline
+    (``pipeline`` configs, or :func:`refresh_transforms`)."""
+    view = copy.copy(dataset)
+    transforms = ([TRANSFORMS.build(t) for t in pipeline]
+                  if pipeline is not None else refresh_transforms(
+                      dataset.pipeline.transforms, input_hw))
+    view.pipeline = Compose(transforms)
+    return view
+
+
+def shard_loader(dataset, batch_size: int, num_workers: int) -> DataLoader:
+    """This rank's images (rank, rank + world, ...), in order."""
+    rank, world_size = get_dist_info()
+    return DataLoader(
+        Subset(dataset, range(rank, len(dataset), world_size)),
+        batch_size=batch_size,
+        num_workers=num_workers,
+        shuffle=False,
+        collate_fn=default_collate)
+
+
+@torch.no_grad()
+def batch_weights(model, batch: dict, mode='famt', frequency_source='feature',
+                  cutoff=0.25, amp=False) -> dict:
+    """A collated batch -> ``attention``, ``frequency``, ``fused`` maps
+    (:func:`famt_mm.cues.famt_weights`). Call it under :func:`eval_mode`."""
+    inputs = model.data_preprocessor(batch, False)['inputs']
+    with autocast(enabled=amp):
+        return famt_weights(model.backbone, inputs,
+                            'famt' if mode == 'random' else mode,
+                            frequency_source, cutoff)
+
+
+def batch_concentration(model, fused: torch.Tensor) -> dict:
+    """The concentration of the masks the model's ``mask_generator`` draws
+    from fused maps (pooled to the patch grid for Swin)."""
+    fused = fused.float()
+    if tuple(fused.shape[1:]) != model.patch_grid:
+        fused = pool_to_grid(fused, model.patch_grid)
+    return model.mask_generator.concentration(fused)
+
+
+def compute_weights(model, loader, mode='famt', frequency_source='feature',
+                    cutoff=0.25, amp=False, progress=False):
+    """The no-grad pass over ``loader``.
+
+    Returns:
+        tuple: fused maps (n, h, w) float16 on the CPU, and statistics:
+        per cue the (n, h * w) values, and ``concentration`` (batch-size
+        weighted means of :func:`batch_concentration`).
+    """
+    fused, concentration = [], []
+    stats = {k: [] for k in ('attention', 'frequency', 'fused')}
+    bar = ProgressBar(len(loader)) if progress else None
+    with eval_mode(model):
+        for batch in loader:
+            out = batch_weights(model, batch, mode, frequency_source, cutoff,
+                                amp)
+            fused.append(out['fused'].half().cpu())
+            for name, w in out.items():
+                stats[name].append(w.float().flatten(1).cpu())
+            concentration.append(
+                (len(out['fused']), batch_concentration(model, out['fused'])))
+            if bar is not None:
+                bar.update()
+    if bar is not None:
+        print(flush=True)  # end the progress bar's line
+    stats = {k: torch.cat(v) for k, v in stats.items() if v}
+    if concentration:
+        total = sum(n for n, _ in concentration)
+        stats['concentration'] = {
+            key: sum(n * c[key] for n, c in concentration) / total
+            for key in concentration[0][1]
+        }
+    return (torch.cat(fused) if fused else None), stats
+
+
+def gather_weights(shard: Optional[torch.Tensor], num_images: int,
+                   grid: Tuple[int, int]) -> np.ndarray:
+    """Every rank's shard (rank-strided, see :func:`shard_loader`) -> the
+    complete (num_images, h, w) float16 array, on every rank."""
+    if shard is None:
+        shard = torch.zeros(0, *grid).half()
+    rank, world_size = get_dist_info()
+    if world_size == 1:
+        return shard.numpy()
+    per_rank = math.ceil(num_images / world_size)
+    padded = shard.new_zeros(per_rank, *grid)
+    padded[:len(shard)] = shard
+    full = np.zeros((num_images, *grid), dtype=np.float16)
+    for r, part in enumerate(all_gather(padded)):
+        count = len(range(r, num_images, world_size))
+        full[r::world_size] = part[:count].cpu().numpy()
+    return full
+
+
+def map_grid(model, input_hw) -> Tuple[int, int]:
+    """Grid of the weight maps (the ViT patch grid; the last stage's grid
+    for Swin), from one dry run at the input size."""
+    probe = next(model.parameters()).new_zeros(1, 3, *input_hw)
+    with eval_mode(model):
+        out = famt_weights(model.backbone, probe)
+    return tuple(out['fused'].shape[1:])
