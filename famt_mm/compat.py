@@ -2,8 +2,11 @@
 
 Each fix is one function, idempotent, and only changes the behaviour that
 is broken; ``tests/test_compat.py`` shows the breakage and the fix.
-Importing ``famt_mm`` applies the first two; the LVIS fix is applied by the
-detection side (``famt_mm.det``), which is where LVIS is used.
+Importing ``famt_mm`` applies the first two, which loading configs and
+checkpoints needs; the LVIS fix is applied by the detection side
+(``famt_mm.det``), which is where LVIS is used; the CPU-DDP fix by the
+project's ``tools/train.py`` and ``tools/test.py``, or by importing
+``famt_mm.cpu_ddp`` (e.g. in ``custom_imports`` for ``mim train``).
 
 1. Checkpoints never execute code. torch < 2.6 (and torch.hub's URL loader
    on every version) unpickles anything unless ``weights_only=True`` is
@@ -196,4 +199,3 @@ def cpu_distributed() -> None:
 allow_mmengine_checkpoints()
 mmengine_weights_only()
 mmengine_without_pkg_resources()
-cpu_distributed()

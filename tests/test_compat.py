@@ -190,3 +190,24 @@ def test_converter_refuses_a_payload(payload_checkpoint, tmp_path):
     assert out.returncode == 1
     assert out.stderr.strip().splitlines()[-1].startswith('error: cannot load')
     assert not marker.exists() and not (tmp_path / 'out.pth').exists()
+
+
+def test_import_patches_no_launcher():
+    """``import famt_mm`` registers components and makes loading safe; it
+    leaves MMEngine's launcher and DDP wrapper alone until famt_mm.cpu_ddp
+    is imported (tools/train.py, tools/test.py)."""
+    code = textwrap.dedent('''
+        import mmengine.dist.utils as dist_utils
+        from mmengine.model import MMDistributedDataParallel as DDP
+        launcher, wrapper = dist_utils._init_dist_pytorch, DDP.__init__
+        import famt_mm
+        assert dist_utils._init_dist_pytorch is launcher
+        assert DDP.__init__ is wrapper
+        import famt_mm.cpu_ddp
+        assert dist_utils._init_dist_pytorch is not launcher
+        assert DDP.__init__ is not wrapper
+        print('OK')
+    ''')
+    out = subprocess.run([sys.executable, '-c', code], cwd=ROOT,
+                         capture_output=True, text=True)
+    assert out.stdout.strip().endswith('OK'), out.stderr[-2000:]

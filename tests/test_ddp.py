@@ -26,6 +26,7 @@ def worker(rank, world_size, port, work_dir, photos_dir):
     from mmengine.runner import Runner
 
     import famt_mm  # noqa: F401
+    import famt_mm.cpu_ddp  # noqa: F401  (as tools/train.py)
     from famt_mm.hooks import FAMTHook
 
     # 15 photos: the two shards differ in size (8 and 7).

@@ -14,7 +14,8 @@ import os.path as osp
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-import famt_mm.compat  # noqa: F401  (torch >= 2.6 checkpoints, CPU DDP)
+import famt_mm.compat  # noqa: F401  (safe checkpoint loading)
+import famt_mm.cpu_ddp  # noqa: F401  (DDP on machines without GPUs)
 
 
 def parse_args():
