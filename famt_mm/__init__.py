@@ -11,7 +11,7 @@ from .datasets import InMemoryImageFolder
 from .hooks import FAMTHook
 from .masking import FAMTMaskGenerator, mask_counts, split_ids
 from .models import (FAMTMAE, FAMTMAEPretrainDecoder, FAMTMAEViT, FAMTSimMIM,
-                     FAMTSimMIMViT)
+                     FAMTSimMIMSwinTransformer, FAMTSimMIMViT)
 from .transforms import FAMTRandomFlip, FAMTRandomResizedCrop, LoadFAMTWeights
 from .version import __version__
 
@@ -34,7 +34,7 @@ _register_model_index()
 __all__ = [
     '__version__', 'FAMTHook', 'FAMTMaskGenerator', 'mask_counts',
     'split_ids', 'FAMTMAE', 'FAMTMAEPretrainDecoder', 'FAMTMAEViT',
-    'FAMTSimMIM', 'FAMTSimMIMViT',
+    'FAMTSimMIM', 'FAMTSimMIMSwinTransformer', 'FAMTSimMIMViT',
     'FAMTRandomFlip', 'FAMTRandomResizedCrop', 'LoadFAMTWeights',
     'InMemoryImageFolder'
 ]

@@ -268,12 +268,16 @@ class FAMTHook(Hook):
                 'use a data set derived from mmengine.dataset.BaseDataset '
                 '(all MMPretrain data sets are)')
         self.loader_transform = find_weight_loader(self.dataset)
-        patch = self.loader_transform.patch_size
-        model_patch = model.backbone.patch_embed.projection.stride[0]
-        if patch != model_patch:
+        # The model owns the patch grid; the pipeline learns it here,
+        # before any dataloader worker starts.
+        patch = model.backbone.patch_embed.projection.stride[0]
+        given = self.loader_transform.patch_size
+        if given is not None and given != patch:
             raise ValueError(
-                f'LoadFAMTWeights(patch_size={patch}) but the backbone '
-                f'patches are {model_patch} px: set patch_size={model_patch}')
+                f'LoadFAMTWeights(patch_size={given}) but the backbone '
+                f'patches are {patch} px: leave patch_size out (FAMTHook '
+                'sets it) or set it to the model\'s')
+        self.loader_transform.patch_size = patch
         self.input_hw = tuple(g * patch for g in model.patch_grid)
         self.grid = map_grid(model, self.input_hw)
         self.num_images = len(self.dataset)

@@ -1,6 +1,6 @@
 """Weighted masking and throwing: patch weights -> masked / thrown / visible.
 
-The mask code used everywhere in famt_mm: ``1`` masked (reconstructed, in
+The mask code (:mod:`famt_mm.contract`): ``1`` masked (reconstructed, in
 the loss), ``-1`` thrown (removed from encoder, decoder and loss), ``0``
 visible (seen by the encoder).
 
@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from mmpretrain.registry import MODELS
 
-MASKED, THROWN, VISIBLE = 1, -1, 0
+from .contract import MASKED, THROWN, VISIBLE
 
 
 def check_real(name: str, value, low=None, high=None, low_open=False,

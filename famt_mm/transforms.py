@@ -8,7 +8,6 @@ every output patch, exactly, treating the map as constant over each cell.
 This replaces the authors' crop code, which divides pixel coordinates by
 the whole image size and so nearly always reads the map's top-left corner.
 """
-import os
 from typing import Optional, Sequence
 
 import numpy as np
@@ -18,9 +17,7 @@ from mmcv.transforms.utils import cache_randomness
 from mmpretrain.datasets.transforms import RandomResizedCrop
 from mmpretrain.registry import TRANSFORMS
 
-VIEW_KEY = 'famt_view'
-WEIGHTS_KEY = 'famt_weights'
-FULL_VIEW = (0.0, 0.0, 1.0, 1.0)  # the whole original image
+from .contract import FULL_VIEW, VIEW_KEY, WEIGHTS_KEY, FAMTWeightStore
 
 
 def crop_view(view, box, size):
@@ -93,59 +90,6 @@ def pool_to_grid(maps: torch.Tensor, grid) -> torch.Tensor:
     return rows @ maps @ cols.T
 
 
-class FAMTWeightStore:
-    """Per-image weight maps, visible to every dataloader worker.
-
-    The maps are an ``.npy`` file of shape (num_images, h, w), memory-mapped
-    read-only by each process, so all workers and ranks on a node share one
-    copy in the page cache. The path and a version number sit in a small
-    shared-memory tensor: :meth:`publish` in the main process makes every
-    worker, persistent ones included, reopen the new file on its next sample.
-    """
-
-    _PATH_BYTES = 4096
-
-    def __init__(self):
-        self._version = torch.zeros(1, dtype=torch.int64).share_memory_()
-        self._path = torch.zeros(
-            self._PATH_BYTES, dtype=torch.uint8).share_memory_()
-        self._cache = (0, None)  # this process's (version, memmap)
-
-    def publish(self, path: str) -> None:
-        """Point every process at the maps in ``path`` (call between epochs,
-        while the workers are idle)."""
-        raw = os.path.abspath(path).encode()
-        if len(raw) >= self._PATH_BYTES:
-            raise ValueError(f'weight file path is too long: {path}')
-        self._path.zero_()
-        self._path[:len(raw)] = torch.frombuffer(
-            bytearray(raw), dtype=torch.uint8)
-        self._version += 1
-
-    @property
-    def path(self) -> Optional[str]:
-        """The published file, or None before the first publish."""
-        if int(self._version) == 0:
-            return None
-        raw = bytes(self._path.numpy())
-        return raw[:raw.index(0)].decode()
-
-    def maps(self) -> Optional[np.ndarray]:
-        """The published maps (memory-mapped), or None."""
-        version = int(self._version)
-        if version == 0:
-            return None
-        if self._cache[0] != version:
-            self._cache = (version, np.load(self.path, mmap_mode='r'))
-        return self._cache[1]
-
-    def __getstate__(self):
-        # Workers get the shared tensors, never another process's memmap.
-        state = self.__dict__.copy()
-        state['_cache'] = (0, None)
-        return state
-
-
 @TRANSFORMS.register_module()
 class LoadFAMTWeights(BaseTransform):
     """Add this image's per-patch FAMT weights, following crops and flips.
@@ -160,21 +104,28 @@ class LoadFAMTWeights(BaseTransform):
     Added key: ``famt_weights``, float32 tensor (H / p, W / p).
 
     Args:
-        patch_size (int): the model's patch size in pixels.
+        patch_size (int, optional): the model's patch size in pixels.
+            Leave it out: ``FAMTHook`` sets it from the model before
+            training; a given value must match the model.
     """
 
-    def __init__(self, patch_size: int = 16):
-        if (isinstance(patch_size, bool) or not isinstance(patch_size, int)
-                or patch_size < 1):
+    def __init__(self, patch_size: Optional[int] = None):
+        if patch_size is not None and (isinstance(patch_size, bool)
+                                       or not isinstance(patch_size, int)
+                                       or patch_size < 1):
             raise ValueError(
                 f'patch_size must be a positive integer, got {patch_size!r}')
-        self.patch_size = int(patch_size)
+        self.patch_size = patch_size
         self.store = FAMTWeightStore()
 
     def transform(self, results: dict) -> dict:
         """Add ``famt_weights`` (H / p, W / p) for ``results['img']``."""
         h, w = results['img'].shape[:2]
         p = self.patch_size
+        if p is None:
+            raise ValueError(
+                'LoadFAMTWeights has no patch size: FAMTHook sets it from '
+                'the model; without the hook pass patch_size=...')
         if h % p or w % p:
             raise ValueError(f'image size {(h, w)} is not divisible by '
                              f'patch_size={p}; resize or crop to a multiple')

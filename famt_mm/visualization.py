@@ -4,7 +4,7 @@ from typing import Dict, Sequence
 import numpy as np
 import torch
 
-from .masking import MASKED, THROWN
+from .contract import MASKED, THROWN
 from .refresh import batch_concentration, batch_weights, eval_mode
 from .transforms import pool_to_grid
 

@@ -2,10 +2,11 @@
 import pytest
 import torch
 
+from famt_mm.contract import VISIBLE
 from famt_mm.diagnostics import (always_visible, concentration,
                                  effective_support, visible_overlap,
                                  visible_probability)
-from famt_mm.masking import VISIBLE, FAMTMaskGenerator, weighted_order
+from famt_mm.masking import FAMTMaskGenerator, weighted_order
 from famt_mm.weights import (attention_weights, feature_frequency_weights,
                              fuse_weights, minmax_normalize)
 

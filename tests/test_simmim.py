@@ -17,7 +17,7 @@ SIMMIM_CFG = osp.join(
     'famt-simmim_vit-tiny-p4_1xb256-coslr-200e_cifar10-32px.py')
 # A Swin whose last stage (2x2 tokens at 64 px) is one window of 2.
 TINY_SWIN = dict(
-    type='SimMIMSwinTransformer',
+    type='FAMTSimMIMSwinTransformer',
     arch=dict(embed_dims=16, depths=[1, 1, 1, 1], num_heads=[1, 1, 2, 2]),
     img_size=64,
     stage_cfgs=dict(block_cfgs=dict(window_size=2)))
@@ -148,8 +148,8 @@ def test_swin_masking_with_refresh(tmp_path, photos_dir):
 def test_throwing_with_swin_is_refused():
     cfg = tiny_simmim_cfg()
     cfg.model.backbone = TINY_SWIN
-    with pytest.raises(ValueError, match='SimMIMSwinTransformer cannot drop '
-                       'tokens.*throw_ratio=0.26'):
+    with pytest.raises(ValueError, match='FAMTSimMIMSwinTransformer cannot '
+                       'drop tokens.*throw_ratio=0.26'):
         MODELS.build(cfg.model)
 
 

@@ -35,9 +35,10 @@ import torch
 import torch.nn.functional as F
 from torchvision.transforms import RandomResizedCrop
 
+from famt_mm.contract import FULL_VIEW
 from famt_mm.diagnostics import always_visible, visible_overlap
 from famt_mm.masking import mask_counts
-from famt_mm.transforms import FULL_VIEW, crop_view, flip_view, pool_view
+from famt_mm.transforms import crop_view, flip_view, pool_view
 
 
 def synthetic_maps(count: int, side: int, rng) -> np.ndarray:

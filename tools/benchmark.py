@@ -391,6 +391,9 @@ def data_mode(args) -> list:
             [TRANSFORMS.build(t) for t in train_pipeline_cfg(cfg)])
         for t in pipeline.transforms:
             if isinstance(t, LoadFAMTWeights):
+                # As FAMTHook: the patch size is the model's.
+                t.patch_size = MODELS.build(
+                    cfg.model).backbone.patch_embed.projection.stride[0]
                 # Real maps, so the weights are pooled as in training (the
                 # warm-up's uniform weights skip that work).
                 crop = next(c for c in pipeline.transforms

@@ -5,7 +5,7 @@ import torch
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-from ..transforms import WEIGHTS_KEY
+from ..contract import WEIGHTS_KEY
 
 MASK_PHASES = ('warmup', 'famt')
 

@@ -11,7 +11,8 @@ from mmpretrain.models import MAE, MAEPretrainDecoder, MAEViT
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-from ..masking import MASKED, split_ids
+from ..contract import MASKED
+from ..masking import split_ids
 from .famt_base import FAMTMaskingMixin
 
 

@@ -11,12 +11,13 @@ from typing import Dict, List, Optional, Tuple
 import torch
 import torch.nn as nn
 from mmengine.model.weight_init import trunc_normal_
-from mmpretrain.models import SimMIM, VisionTransformer
+from mmpretrain.models import SimMIM, SimMIMSwinTransformer, VisionTransformer
 from mmpretrain.models.utils import resize_pos_embed
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-from ..masking import MASKED, split_ids
+from ..contract import MASKED
+from ..masking import split_ids
 from .famt_base import FAMTMaskingMixin
 from .mae import gather_tokens
 
@@ -82,13 +83,37 @@ class FAMTSimMIMViT(VisionTransformer):
 
 
 @MODELS.register_module()
+class FAMTSimMIMSwinTransformer(SimMIMSwinTransformer):
+    """MMPretrain's SimMIM Swin taking FAMT's mask code, as
+    :class:`FAMTSimMIMViT`: ``forward(x, mask, counts)``. Masked patches
+    become its mask token; it cannot throw (its shifted windows need the
+    full patch grid), so every code is masked or visible. Same args as
+    :class:`mmpretrain.models.SimMIMSwinTransformer`.
+    """
+    supports_throwing = False
+
+    def forward(self,
+                x: torch.Tensor,
+                mask: Optional[torch.Tensor] = None,
+                counts: Optional[Tuple[int, int, int]] = None):
+        """x (B, 3, H, W); mask (B, N) int8 or None -> multi-stage
+        features (as SimMIMSwinTransformer)."""
+        if mask is None:
+            return super().forward(x, None)
+        grid = self.patch_embed.init_out_size
+        return super().forward(
+            x, (mask == MASKED).reshape(-1, *grid).to(x.dtype))
+
+
+@MODELS.register_module()
 class FAMTSimMIM(FAMTMaskingMixin, SimMIM):
     """SimMIM with FAMT / AMT masking and throwing.
 
-    With :class:`FAMTSimMIMViT` masked patches become mask tokens and
-    thrown patches leave the encoder. With MMPretrain's
-    ``SimMIMSwinTransformer`` (whose windows need the full grid) only
-    masking is possible: ``throw_ratio`` must be 0.
+    The backbone takes the mask code and its counts: with
+    :class:`FAMTSimMIMViT` masked patches become mask tokens and thrown
+    patches leave the encoder; with :class:`FAMTSimMIMSwinTransformer`
+    (whose windows need the full grid) only masking is possible:
+    ``throw_ratio`` must be 0.
 
     Args:
         mask_generator (dict): default r=0.44, t=0.26 in 2x2-patch units
@@ -113,9 +138,9 @@ class FAMTSimMIM(FAMTMaskingMixin, SimMIM):
                  **kwargs):
         super().__init__(*args, **kwargs)
         self.init_masking(mask_generator, warmup_mask_generator)
-        self.throws = getattr(self.backbone, 'supports_throwing', False)
+        throws = getattr(self.backbone, 'supports_throwing', False)
         for gen in (self.mask_generator, self.warmup_mask_generator):
-            if gen.throw_ratio > 0 and not self.throws:
+            if gen.throw_ratio > 0 and not throws:
                 raise ValueError(
                     f'{type(self.backbone).__name__} cannot drop tokens (its '
                     f'windows need the full patch grid), but a mask generator '
@@ -132,7 +157,6 @@ class FAMTSimMIM(FAMTMaskingMixin, SimMIM):
         """
         mask, counts = self.sample_mask(inputs, data_samples)
         masked = (mask == MASKED).reshape(-1, *self.patch_grid).float()
-        latent = (self.backbone(inputs, mask, counts)
-                  if self.throws else self.backbone(inputs, masked))
+        latent = self.backbone(inputs, mask, counts)
         img_rec = self.neck(latent[0])
         return dict(loss=self.head.loss(img_rec, inputs, masked))

@@ -11,7 +11,7 @@ train_pipeline = [
          crop_ratio_range=(0.2, 1.0), backend='pillow',
          interpolation='bicubic'),
     dict(type='FAMTRandomFlip', prob=0.5),
-    dict(type='LoadFAMTWeights', patch_size=16),
+    dict(type='LoadFAMTWeights'),
     dict(type='PackInputs', algorithm_keys=['famt_weights'])
 ]
 train_dataloader = dict(

@@ -32,7 +32,7 @@ train_pipeline = [
         backend='pillow',
         interpolation='bicubic'),
     dict(type='FAMTRandomFlip', prob=0.5),
-    dict(type='LoadFAMTWeights', patch_size=8),
+    dict(type='LoadFAMTWeights'),
     dict(type='PackInputs', algorithm_keys=['famt_weights'])
 ]
 train_dataloader = dict(

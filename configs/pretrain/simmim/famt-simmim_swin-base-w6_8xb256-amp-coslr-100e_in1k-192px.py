@@ -8,6 +8,7 @@ custom_imports = dict(imports=['famt_mm'], allow_failed_imports=False)
 
 model = dict(
     type='FAMTSimMIM',
+    backbone=dict(type='FAMTSimMIMSwinTransformer'),
     mask_generator=dict(
         type='FAMTMaskGenerator', mask_ratio=0.6, throw_ratio=0.0,
         mask_unit=8),
@@ -20,7 +21,7 @@ train_pipeline = [
     dict(type='FAMTRandomResizedCrop', scale=192,
          crop_ratio_range=(0.67, 1.0)),
     dict(type='FAMTRandomFlip', prob=0.5),
-    dict(type='LoadFAMTWeights', patch_size=4),
+    dict(type='LoadFAMTWeights'),
     dict(type='PackInputs', algorithm_keys=['famt_weights'])
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))

@@ -36,7 +36,7 @@ train_pipeline = [
     dict(type='FAMTRandomResizedCrop', scale=224,
          crop_ratio_range=(0.67, 1.0)),
     dict(type='FAMTRandomFlip', prob=0.5),
-    dict(type='LoadFAMTWeights', patch_size=16),
+    dict(type='LoadFAMTWeights'),
     dict(type='PackInputs', algorithm_keys=['famt_weights'])
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
