@@ -22,7 +22,7 @@ import re
 from typing import Dict, Optional, Tuple
 
 import torch
-import torch.nn.functional as F
+from mmpretrain.models.utils import resize_pos_embed
 
 TARGETS = ('mmdet', 'mmseg', 'vitdet')
 # MMPretrain ViT name -> official MAE / timm name
@@ -89,20 +89,15 @@ def vit_mim_state(checkpoint: dict, source: str = 'checkpoint') -> dict:
 def resize_positions(pos_embed: torch.Tensor, grid: Tuple[int, int],
                      extra: int) -> torch.Tensor:
     """Bicubic resize of (1, extra + h*w, C) position embeddings to
-    ``grid``; the ``extra`` leading ([CLS]) entries are kept as they are."""
+    ``grid`` (MMPretrain's ``resize_pos_embed``); the ``extra`` leading
+    ([CLS]) entries are kept as they are."""
     tokens = pos_embed.shape[1] - extra
     side = int(math.isqrt(tokens))
     if side * side != tokens:
         raise CheckpointError(f'position embeddings of {tokens} patches '
                               'are not a square grid')
-    if (side, side) == tuple(grid):
-        return pos_embed
-    head, body = pos_embed[:, :extra], pos_embed[:, extra:]
-    body = body.reshape(1, side, side, -1).permute(0, 3, 1, 2).float()
-    body = F.interpolate(body, size=grid, mode='bicubic',
-                         align_corners=False)
-    body = body.permute(0, 2, 3, 1).reshape(1, grid[0] * grid[1], -1)
-    return torch.cat((head, body.to(pos_embed.dtype)), dim=1)
+    return resize_pos_embed(pos_embed, (side, side), tuple(grid), 'bicubic',
+                            extra).to(pos_embed.dtype)
 
 
 def convert(checkpoint: dict,
