@@ -1,14 +1,11 @@
 """FAMTHook: warm-up, periodic weight refresh, persistence and resume."""
 import glob
-import hashlib
-import json
 import math
 import os
 import os.path as osp
 import time
 from typing import List, Optional, Sequence, Union
 
-import numpy as np
 import torch
 from mmengine.dataset import ConcatDataset, default_collate
 from mmengine.dist import (all_gather_object, barrier, get_dist_info,
@@ -18,72 +15,19 @@ from mmengine.runner.amp import autocast
 from mmpretrain.registry import HOOKS
 from mmpretrain.utils import get_ori_model
 
-from .fileio import save_atomic
 from .masking import check_real, check_weight_values
 from .refresh import (compute_weights, gather_weights, map_grid,
                       refresh_dataset, shard_loader)
 from .transforms import find_weight_loader
 from .visualization import concentration_label, render_batch
+from .weight_files import (WEIGHTS_SUBDIR, data_fingerprint, load_weights,
+                           read_record, record_path, save_weights,
+                           weights_path)
 from .weights import FREQUENCY_SOURCES, FUSION_MODES
 
-WEIGHTS_SUBDIR = 'famt_weights'
 # 'random' never refreshes: the warm-up's random masking throughout, i.e.
 # the MAE / SimMIM baseline through the same code path.
 MODES = FUSION_MODES + ('random', )
-
-
-def weights_path(directory: str, epoch: int) -> str:
-    """File of the weights computed before (0-based) ``epoch``."""
-    return osp.join(directory, f'epoch_{epoch}.npy')
-
-
-def record_path(path: str) -> str:
-    """The JSON record beside a weight file: what it was computed for."""
-    return osp.splitext(path)[0] + '.json'
-
-
-def read_record(path: str) -> dict:
-    """The record of the weight file ``path``, or {} if there is none."""
-    try:
-        with open(record_path(path)) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return {}
-
-
-def data_fingerprint(dataset) -> str:
-    """A short hash of the data set's ordered samples (image paths, or the
-    images where there are no paths): weights are per sample index, so a
-    weight file only fits the data it was computed for."""
-    digest = hashlib.sha256()
-    data_bytes = getattr(dataset, 'data_bytes', None)
-    if isinstance(data_bytes, np.ndarray):  # BaseDataset's serialized list
-        digest.update(memoryview(np.ascontiguousarray(data_bytes)))
-    else:
-        for idx in range(len(dataset)):
-            info = dataset.get_data_info(idx)
-            item = info.get('img_path', info.get('img', idx))
-            digest.update(item.tobytes() if isinstance(item, np.ndarray) else
-                          str(item).encode())
-    return digest.hexdigest()[:16]
-
-
-def load_weights(path: str, num_images: int, grid) -> np.ndarray:
-    """Load a weight file and check it matches the data set and grid."""
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'FAMT weight file {path} does not exist')
-    maps = np.load(path, mmap_mode='r')
-    expected = (num_images, *grid)
-    if maps.shape != expected:
-        raise ValueError(
-            f'FAMT weight file {path} has shape {maps.shape} but the '
-            f'training set needs {expected} (images, weight grid): it was '
-            'computed for another data set or model input size')
-    for start in range(0, num_images, 65536):  # bounded memory
-        check_weight_values(
-            torch.from_numpy(np.array(maps[start:start + 65536])),
-            f'FAMT weight file {path}', first_index=start)
-    return maps
 
 
 def refresh_schedule(warmup_epochs: int, interval: int,
@@ -426,23 +370,13 @@ class FAMTHook(Hook):
             torch.from_numpy(weights),
             f'the refresh before epoch {epoch} (did training diverge?)')
 
-        def write(f):
-            np.save(f, weights)
-
-        record = json.dumps(
-            dict(data_fingerprint=self.fingerprint, mode=self.mode,
-                 num_images=self.num_images, grid=list(self.grid))).encode()
-
-        def write_record(f):
-            f.write(record)
-
+        record = dict(data_fingerprint=self.fingerprint, mode=self.mode,
+                      num_images=self.num_images, grid=list(self.grid))
         if is_main_process():
-            save_atomic(record_path(path), write_record)
-            save_atomic(path, write)
+            save_weights(path, weights, record)
         barrier()
         if not osp.isfile(path):  # a node without the shared work_dir
-            save_atomic(record_path(path), write_record)
-            save_atomic(path, write)
+            save_weights(path, weights, record)
         self._publish(epoch)
         if is_main_process():
             self._prune()
