@@ -67,17 +67,26 @@ def visible_probability(weights: torch.Tensor, counts: Tuple[int, int, int],
     return torch.exp(-((lo + hi) / 2).exp() * p)
 
 
+def _count_always_visible(vis: torch.Tensor, level: float):
+    return (vis >= level).sum(1)
+
+
+def _jaccard_overlap(vis: torch.Tensor, n_vis: int):
+    shared = vis.pow(2).sum(dim=1)
+    return shared / (2 * n_vis - shared)
+
+
 def always_visible(weights, counts, gamma: float = 1.0, level=0.95):
     """(B,) number of units visible in at least ``level`` of the draws."""
-    return (visible_probability(weights, counts, gamma) >= level).sum(1)
+    return _count_always_visible(
+        visible_probability(weights, counts, gamma), level)
 
 
 def visible_overlap(weights, counts, gamma: float = 1.0):
     """(B,) mean Jaccard overlap of two independent draws' visible sets,
     ``E|V1 & V2| / (2 n_vis - E|V1 & V2|)``."""
-    n_vis = counts[2]
-    shared = visible_probability(weights, counts, gamma).pow(2).sum(dim=1)
-    return shared / (2 * n_vis - shared)
+    return _jaccard_overlap(visible_probability(weights, counts, gamma),
+                            counts[2])
 
 
 def concentration(weights: torch.Tensor, counts: Tuple[int, int, int],
@@ -86,9 +95,10 @@ def concentration(weights: torch.Tensor, counts: Tuple[int, int, int],
     overlap for reference: ``support``, ``always_visible``, ``overlap``,
     ``overlap_uniform`` (floats; reads them back, so not for the step)."""
     n_vis = counts[2]
+    vis = visible_probability(weights, counts, gamma)  # solved once
     return dict(
         support=float(effective_support(weights, gamma).mean()),
         always_visible=float(
-            always_visible(weights, counts, gamma).float().mean()),
-        overlap=float(visible_overlap(weights, counts, gamma).mean()),
+            _count_always_visible(vis, 0.95).float().mean()),
+        overlap=float(_jaccard_overlap(vis, n_vis).mean()),
         overlap_uniform=n_vis / (2 * weights[0].numel() - n_vis))
