@@ -102,3 +102,10 @@ def concentration(weights: torch.Tensor, counts: Tuple[int, int, int],
             _count_always_visible(vis, 0.95).float().mean()),
         overlap=float(_jaccard_overlap(vis, n_vis).mean()),
         overlap_uniform=n_vis / (2 * weights[0].numel() - n_vis))
+
+
+def concentration_label(stats: dict) -> str:
+    """Short text of :func:`concentration`'s output (two lines)."""
+    return (f'support {stats["support"]:.2f}, always-vis '
+            f'{stats["always_visible"]:.1f}\noverlap {stats["overlap"]:.3f} '
+            f'(random {stats["overlap_uniform"]:.3f})')

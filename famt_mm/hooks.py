@@ -1,13 +1,11 @@
 """FAMTHook: warm-up, periodic weight refresh, persistence and resume."""
-import glob
-import math
 import os
 import os.path as osp
 import time
 from typing import List, Optional, Sequence, Union
 
 import torch
-from mmengine.dataset import ConcatDataset, default_collate
+from mmengine.dataset import default_collate
 from mmengine.dist import (all_gather_object, barrier, get_dist_info,
                            is_main_process)
 from mmengine.hooks import Hook
@@ -15,13 +13,14 @@ from mmengine.runner.amp import autocast
 from mmpretrain.registry import HOOKS
 from mmpretrain.utils import get_ori_model
 
-from .masking import check_real, check_weight_values
-from .refresh import (compute_weights, gather_weights, map_grid,
-                      refresh_dataset, shard_loader)
+from .checks import check_epochs, check_int, check_real
+from .masking import check_weight_values
+from .refresh import (base_dataset, compute_weights, gather_weights, map_grid,
+                      refresh_dataset, refresh_summary, shard_loader)
 from .transforms import find_weight_loader
-from .visualization import concentration_label, render_batch
-from .weight_files import (WEIGHTS_SUBDIR, data_fingerprint, load_weights,
-                           read_record, record_path, save_weights,
+from .visualization import render_batch
+from .weight_files import (WEIGHTS_SUBDIR, data_fingerprint, remove_weights,
+                           save_weights, tidy_directory, unusable_reason,
                            weights_path)
 from .weights import FREQUENCY_SOURCES, FUSION_MODES
 
@@ -36,50 +35,12 @@ def refresh_schedule(warmup_epochs: int, interval: int,
     return list(range(warmup_epochs, max_epochs, interval))
 
 
-def check_epochs(value, name: str, minimum: int) -> None:
-    """``value`` must be an int >= ``minimum`` (epochs) or a finite float
-    in [0, 1] (a fraction of training; > 0 when ``minimum`` is 1)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f'{name} must be an int (epochs) or a float (a '
-                         f'fraction of training), got {value!r}')
-    if isinstance(value, float):
-        if not (math.isfinite(value) and 0 <= value <= 1
-                and (value > 0 or minimum == 0)):
-            raise ValueError(
-                f'{name} as a fraction of training must be in '
-                f'{"[0" if minimum == 0 else "(0"}, 1], got {value}')
-    elif value < minimum:
-        raise ValueError(f'{name} must be >= {minimum} epochs, got {value}')
-
-
-def _epochs(value: Union[int, float], max_epochs: int) -> int:
+def to_epochs(value: Union[int, float], max_epochs: int) -> int:
     """An epoch count given as epochs (int) or a fraction of training
-    (float), checked by :func:`check_epochs`."""
+    (float), checked by :func:`famt_mm.checks.check_epochs`."""
     if isinstance(value, float):
         return round(value * max_epochs)
     return int(value)
-
-
-def _optional_int(value, name: str, minimum: int) -> None:
-    if value is not None and (isinstance(value, bool)
-                              or not isinstance(value, int)
-                              or value < minimum):
-        raise ValueError(f'{name} must be None or an int >= {minimum}, '
-                         f'got {value!r}')
-
-
-def base_dataset(dataset):
-    """The data set whose indices are ``sample_idx`` (wrappers such as
-    RepeatDataset removed)."""
-    while True:
-        if isinstance(dataset,
-                      (ConcatDataset, torch.utils.data.ConcatDataset)):
-            raise ValueError(
-                'FAMTHook does not support ConcatDataset: its parts share '
-                'sample indices. Merge the parts into one annotation file')
-        if hasattr(dataset, 'pipeline') or not hasattr(dataset, 'dataset'):
-            return dataset
-        dataset = dataset.dataset
 
 
 @HOOKS.register_module()
@@ -147,11 +108,11 @@ class FAMTHook(Hook):
             raise ValueError(f'frequency_source {frequency_source!r} is not '
                              f'one of {FREQUENCY_SOURCES}')
         check_real('cutoff', cutoff, 0, low_open=True)
-        check_epochs(warmup_epochs, 'warmup_epochs', 0)
-        check_epochs(interval, 'interval', 1)
-        _optional_int(batch_size, 'batch_size', 1)
-        _optional_int(num_workers, 'num_workers', 0)
-        _optional_int(log_panels, 'log_panels', 0)
+        check_epochs('warmup_epochs', warmup_epochs, 0)
+        check_epochs('interval', interval, 1)
+        check_int('batch_size', batch_size, 1, optional=True)
+        check_int('num_workers', num_workers, 0, optional=True)
+        check_int('log_panels', log_panels, 0, optional=True)
         if (isinstance(max_keep_weights, bool)
                 or not isinstance(max_keep_weights, int)
                 or max_keep_weights == 0 or max_keep_weights < -1):
@@ -172,14 +133,10 @@ class FAMTHook(Hook):
         self._last_epoch_time: Optional[float] = None
 
     # ------------------------------------------------------------- set-up
-    @staticmethod
-    def _model(runner):
-        return get_ori_model(runner.model)
-
     def before_train(self, runner) -> None:
         """Check the model and pipeline, build the refresh schedule and,
         on resume, publish the weights that were live."""
-        model = self._model(runner)
+        model = get_ori_model(runner.model)
         if not hasattr(model, 'set_mask_phase'):
             raise TypeError(
                 f'FAMTHook needs a FAMT algorithm (FAMTMAE, FAMTSimMIM), '
@@ -188,9 +145,9 @@ class FAMTHook(Hook):
             raise TypeError('FAMTHook needs an epoch-based train loop '
                             "(train_cfg=dict(type='EpochBasedTrainLoop'))")
         max_epochs = runner.max_epochs
-        self._warmup = _epochs(self.warmup_epochs, max_epochs)
+        self._warmup = to_epochs(self.warmup_epochs, max_epochs)
         # a fraction of a short run can round to 0 epochs: refresh each one
-        self._interval = max(1, _epochs(self.interval, max_epochs))
+        self._interval = max(1, to_epochs(self.interval, max_epochs))
         if self.mode == 'random':
             self._warmup, self.schedule = max_epochs, []
         else:
@@ -204,24 +161,11 @@ class FAMTHook(Hook):
                     "fraction of training). Shorten the warm-up, or use "
                     "mode='random' for random masking throughout")
         self.dataset = base_dataset(runner.train_dataloader.dataset)
-        get_info = getattr(self.dataset, 'get_data_info', None)
-        if get_info is None or 'sample_idx' not in get_info(0):
-            raise TypeError(
-                f'{type(self.dataset).__name__} does not give its samples a '
-                "'sample_idx', which FAMT uses to find each image's weights: "
-                'use a data set derived from mmengine.dataset.BaseDataset '
-                '(all MMPretrain data sets are)')
         self.loader_transform = find_weight_loader(self.dataset)
         # The model owns the patch grid; the pipeline learns it here,
         # before any dataloader worker starts.
         patch = model.backbone.patch_embed.projection.stride[0]
-        given = self.loader_transform.patch_size
-        if given is not None and given != patch:
-            raise ValueError(
-                f'LoadFAMTWeights(patch_size={given}) but the backbone '
-                f'patches are {patch} px: leave patch_size out (FAMTHook '
-                'sets it) or set it to the model\'s')
-        self.loader_transform.patch_size = patch
+        self.loader_transform.bind_patch_size(patch)
         self.input_hw = tuple(g * patch for g in model.patch_grid)
         self.grid = map_grid(model, self.input_hw)
         self.num_images = len(self.dataset)
@@ -229,7 +173,8 @@ class FAMTHook(Hook):
         self.directory = osp.join(runner.work_dir, WEIGHTS_SUBDIR)
         os.makedirs(self.directory, exist_ok=True)
         if is_main_process():
-            self._tidy_directory(runner)
+            for line in tidy_directory(self.directory, runner.epoch == 0):
+                runner.logger.warning(f'FAMT: {line}')
         self._check_rank_seeds(runner)
         runner.logger.info(
             f'FAMT ({self.mode}): random masking for {self._warmup} epochs'
@@ -238,24 +183,6 @@ class FAMTHook(Hook):
                if self.schedule else ''))
         if runner.epoch > 0:
             self._restore(runner)
-
-    def _tidy_directory(self, runner) -> None:
-        """Remove temporary files a crash left between write and rename;
-        on a fresh start, move an earlier run's weight files aside instead
-        of overwriting them."""
-        for tmp in glob.glob(osp.join(self.directory, '*.tmp')):
-            os.remove(tmp)
-            runner.logger.warning(f'FAMT: removed {tmp}, left by a crash')
-        old = glob.glob(osp.join(self.directory, 'epoch_*.*'))
-        if runner.epoch == 0 and old:
-            keep = osp.join(self.directory,
-                            time.strftime('previous_%Y%m%d_%H%M%S'))
-            os.makedirs(keep, exist_ok=True)
-            for path in old:
-                os.replace(path, osp.join(keep, osp.basename(path)))
-            runner.logger.warning(
-                f'FAMT: this run starts from epoch 0 but {self.directory} '
-                f'held weight files of an earlier run; moved them to {keep}')
 
     @staticmethod
     def _check_rank_seeds(runner) -> None:
@@ -285,7 +212,9 @@ class FAMTHook(Hook):
                 f'FAMT: the checkpoint used weights of epoch {saved} but the '
                 f'schedule says {epoch}; the schedule changed, using {epoch}')
         path = weights_path(self.directory, epoch)
-        problem = self._unusable(path)
+        problem = unusable_reason(path, self.num_images, self.grid,
+                                  self.fingerprint,
+                                  [self._checkpoint_state or {}])
         if problem:
             runner.logger.warning(
                 f'FAMT: {problem}, so the resumed run cannot reuse its '
@@ -295,34 +224,13 @@ class FAMTHook(Hook):
         self._publish(epoch)
         runner.logger.info(f'FAMT: resumed with the weights in {path}')
 
-    def _unusable(self, path: str) -> Optional[str]:
-        """Why the weight file ``path`` cannot be reused, or None: missing,
-        unreadable, wrong shape or values, or computed for other data
-        (its record's data fingerprint differs from this data set's)."""
-        if not osp.isfile(path):
-            return f'{path} is missing'
-        recorded = set()
-        for record in (self._checkpoint_state or {}, read_record(path)):
-            recorded.add(record.get('data_fingerprint'))
-        recorded.discard(None)
-        if recorded - {self.fingerprint}:
-            return (f'{path} was computed for another data set (data '
-                    f'fingerprint {sorted(recorded)[0]}, this one is '
-                    f'{self.fingerprint}: images changed, were added, '
-                    'removed or reordered)')
-        try:
-            load_weights(path, self.num_images, self.grid)
-        except (OSError, ValueError) as e:
-            return f'{path} cannot be used ({str(e).splitlines()[0]})'
-        return None
-
     # -------------------------------------------------------- every epoch
     def before_train_epoch(self, runner) -> None:
         """Refresh if this epoch is scheduled; set the model's phase."""
         epoch = runner.epoch
         if epoch in self.schedule:
             self.refresh(runner, epoch)
-        self._model(runner).set_mask_phase(
+        get_ori_model(runner.model).set_mask_phase(
             'famt' if epoch >= self._warmup else 'warmup')
         self._epoch_start = time.perf_counter()
 
@@ -362,8 +270,9 @@ class FAMTHook(Hook):
             if self.num_workers is None else self.num_workers)
         amp = type(runner.optim_wrapper).__name__ == 'AmpOptimWrapper'
         shard, stats = compute_weights(
-            self._model(runner), loader, self.mode, self.frequency_source,
-            self.cutoff, amp, progress=is_main_process())
+            get_ori_model(runner.model), loader, self.mode,
+            self.frequency_source, self.cutoff, amp,
+            progress=is_main_process())
         weights = gather_weights(shard, self.num_images, self.grid)
         path = weights_path(self.directory, epoch)
         check_weight_values(
@@ -394,42 +303,26 @@ class FAMTHook(Hook):
         if self.max_keep_weights == -1:
             return
         done = [e for e in self.schedule if e <= self.weights_epoch]
-        for epoch in done[:-self.max_keep_weights]:
-            path = weights_path(self.directory, epoch)
-            for stale in (path, record_path(path)):
-                if osp.isfile(stale):
-                    os.remove(stale)
+        remove_weights(self.directory, done[:-self.max_keep_weights])
 
     def _add_panels(self, runner, epoch: int) -> None:
         """Panels of the first images to the visualizer's backends."""
         dataset = self.refresh_dataset()
         count = min(self.log_panels, len(dataset))
         batch = default_collate([dataset[i] for i in range(count)])
-        model = self._model(runner)
+        model = get_ori_model(runner.model)
         with autocast(enabled=False):
             figure = render_batch(model, batch, self.mode,
                                   self.frequency_source, self.cutoff)
         runner.visualizer.add_image('famt_panels', figure, step=epoch)
 
     def _log(self, runner, epoch, elapsed, stats) -> None:
-        parts = [f'FAMT refresh before epoch {epoch}: {self.num_images} '
-                 f'images in {elapsed:.1f}s']
+        line = (f'FAMT refresh before epoch {epoch}: {self.num_images} '
+                f'images in {elapsed:.1f}s')
         if self._last_epoch_time:
-            parts.append(f'({elapsed / self._last_epoch_time:.2f} of the '
-                         'last training epoch)')
-        line = ' '.join(parts)
-        concentration = stats.pop('concentration', None)
-        for name, w in stats.items():
-            # The spread within an image says how much a cue can move the
-            # masks (the frequency ratio's is usually ~0.1).
-            spread = (w.amax(1) - w.amin(1)).mean()
-            line += (f'; {name} mean {w.mean():.3f} std {w.std():.3f} '
-                     f'range {spread:.3f}')
-        if concentration is not None:
-            # How model-driven the masks are: see famt_mm.diagnostics.
-            line += '; masks: ' + concentration_label(concentration).replace(
-                '\n', ', ')
-            for key, value in concentration.items():
-                runner.message_hub.update_scalar(f'famt/{key}', value)
+            line += (f' ({elapsed / self._last_epoch_time:.2f} of the last '
+                     'training epoch)')
+        runner.logger.info(f'{line}; {refresh_summary(stats)}')
+        for key, value in stats.get('concentration', {}).items():
+            runner.message_hub.update_scalar(f'famt/{key}', value)
         runner.message_hub.update_scalar('famt/refresh_time', elapsed)
-        runner.logger.info(line)

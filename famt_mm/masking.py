@@ -10,33 +10,14 @@ device: the role counts follow from (N, r, t), and weights are validated
 where they are made or loaded.
 """
 import math
-from numbers import Real
 from typing import Optional, Tuple
 
 import torch
 import torch.nn.functional as F
 from mmpretrain.registry import MODELS
 
+from .checks import check_int, check_real
 from .contract import MASKED, THROWN, VISIBLE
-
-
-def check_real(name: str, value, low=None, high=None, low_open=False,
-               high_open=False):
-    """``value`` as a float if it is a finite real number (not a bool) in
-    the given range; else a ValueError naming it and the allowed range."""
-    ok = isinstance(value, Real) and not isinstance(value, bool)
-    ok = ok and math.isfinite(value)
-    if ok and low is not None:
-        ok = value > low if low_open else value >= low
-    if ok and high is not None:
-        ok = value < high if high_open else value <= high
-    if not ok:
-        lo = '-inf' if low is None else low
-        hi = 'inf' if high is None else high
-        raise ValueError(
-            f'{name} must be a finite number in {"(" if low_open else "["}'
-            f'{lo}, {hi}{")" if high_open else "]"}, got {value!r}')
-    return float(value)
 
 
 def mask_counts(num_tokens: int, mask_ratio: float,
@@ -172,11 +153,7 @@ class FAMTMaskGenerator:
                 f'mask_ratio + throw_ratio must be < 1 so that some tokens '
                 f'stay visible, got {mask_ratio} + {throw_ratio} = '
                 f'{mask_ratio + throw_ratio}')
-        if (isinstance(mask_unit, bool) or not isinstance(mask_unit, Real)
-                or int(mask_unit) != mask_unit or mask_unit < 1):
-            raise ValueError(
-                f'mask_unit must be a positive integer, got {mask_unit!r}')
-        self.mask_unit = int(mask_unit)
+        self.mask_unit = check_int('mask_unit', mask_unit, 1)
         self.gamma = check_real('gamma', gamma, 0)
 
     def counts(self, num_units: int) -> Tuple[int, int, int]:

@@ -15,7 +15,7 @@ from typing import Optional, Sequence, Tuple
 
 import numpy as np
 import torch
-from mmengine.dataset import Compose, default_collate
+from mmengine.dataset import Compose, ConcatDataset, default_collate
 from mmengine.dist import all_gather, get_dist_info
 from mmengine.runner.amp import autocast
 from mmengine.utils import ProgressBar
@@ -23,6 +23,7 @@ from mmpretrain.registry import TRANSFORMS
 from torch.utils.data import DataLoader, Subset
 
 from .cues import famt_weights
+from .diagnostics import concentration_label
 from .transforms import LoadFAMTWeights, pool_to_grid
 
 
@@ -35,6 +36,29 @@ def eval_mode(model):
         yield model
     finally:
         model.train(was_training)
+
+
+def base_dataset(dataset):
+    """The data set whose indices are ``sample_idx`` (wrappers such as
+    RepeatDataset removed); an error if its samples have none, since FAMT
+    finds each image's weights by it."""
+    while True:
+        if isinstance(dataset,
+                      (ConcatDataset, torch.utils.data.ConcatDataset)):
+            raise ValueError(
+                'FAMT does not support ConcatDataset: its parts share '
+                'sample indices. Merge the parts into one annotation file')
+        if hasattr(dataset, 'pipeline') or not hasattr(dataset, 'dataset'):
+            break
+        dataset = dataset.dataset
+    get_info = getattr(dataset, 'get_data_info', None)
+    if get_info is None or 'sample_idx' not in get_info(0):
+        raise TypeError(
+            f'{type(dataset).__name__} does not give its samples a '
+            "'sample_idx', which FAMT uses to find each image's weights: "
+            'use a data set derived from mmengine.dataset.BaseDataset '
+            '(all MMPretrain data sets are)')
+    return dataset
 
 
 def refresh_transforms(train_transforms, input_hw) -> list:
@@ -130,6 +154,25 @@ def compute_weights(model, loader, mode='famt', frequency_source='feature',
             for key in concentration[0][1]
         }
     return (torch.cat(fused) if fused else None), stats
+
+
+def refresh_summary(stats: dict) -> str:
+    """One log line of :func:`compute_weights`' statistics: per cue the
+    mean, std and mean within-image range, then the masks' concentration."""
+    parts = []
+    for name, w in stats.items():
+        if name == 'concentration':
+            continue
+        # The spread within an image says how much a cue can move the
+        # masks (the frequency ratio's is usually ~0.1).
+        spread = (w.amax(1) - w.amin(1)).mean()
+        parts.append(f'{name} mean {w.mean():.3f} std {w.std():.3f} '
+                     f'range {spread:.3f}')
+    if 'concentration' in stats:
+        # How model-driven the masks are: see famt_mm.diagnostics.
+        parts.append('masks: ' + concentration_label(
+            stats['concentration']).replace('\n', ', '))
+    return '; '.join(parts)
 
 
 def gather_weights(shard: Optional[torch.Tensor], num_images: int,

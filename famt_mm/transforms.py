@@ -17,6 +17,7 @@ from mmcv.transforms.utils import cache_randomness
 from mmpretrain.datasets.transforms import RandomResizedCrop
 from mmpretrain.registry import TRANSFORMS
 
+from .checks import check_int
 from .contract import FULL_VIEW, VIEW_KEY, WEIGHTS_KEY, FAMTWeightStore
 
 
@@ -110,13 +111,19 @@ class LoadFAMTWeights(BaseTransform):
     """
 
     def __init__(self, patch_size: Optional[int] = None):
-        if patch_size is not None and (isinstance(patch_size, bool)
-                                       or not isinstance(patch_size, int)
-                                       or patch_size < 1):
-            raise ValueError(
-                f'patch_size must be a positive integer, got {patch_size!r}')
-        self.patch_size = patch_size
+        self.patch_size = check_int('patch_size', patch_size, 1,
+                                    optional=True)
         self.store = FAMTWeightStore()
+
+    def bind_patch_size(self, patch_size: int) -> None:
+        """Take the model's patch size (``FAMTHook`` calls this before any
+        dataloader worker starts); a configured one must agree."""
+        if self.patch_size is not None and self.patch_size != patch_size:
+            raise ValueError(
+                f'LoadFAMTWeights(patch_size={self.patch_size}) but the '
+                f'backbone patches are {patch_size} px: leave patch_size out '
+                "(FAMTHook sets it) or set it to the model's")
+        self.patch_size = patch_size
 
     def transform(self, results: dict) -> dict:
         """Add ``famt_weights`` (H / p, W / p) for ``results['img']``."""
@@ -202,7 +209,7 @@ def find_weight_loader(dataset) -> LoadFAMTWeights:
             return t
     raise ValueError(
         f'the training pipeline of {type(dataset).__name__} has no '
-        'LoadFAMTWeights; add dict(type="LoadFAMTWeights", patch_size=...) '
+        'LoadFAMTWeights; add dict(type="LoadFAMTWeights") '
         'after the crop and flip (use FAMTRandomResizedCrop and '
         'FAMTRandomFlip) and pack it with '
         'PackInputs(algorithm_keys=["famt_weights"])')

@@ -5,6 +5,7 @@ import numpy as np
 import torch
 
 from .contract import MASKED, THROWN
+from .diagnostics import concentration_label
 from .refresh import batch_concentration, batch_weights, eval_mode
 from .transforms import pool_to_grid
 
@@ -137,10 +138,3 @@ def render_batch(model,
         images = [img[..., ::-1] for img in images]  # loaded BGR -> RGB
     return render_panels(images, out, masks, titles, mask_grid=grid,
                          mask_labels=labels)
-
-
-def concentration_label(stats: dict) -> str:
-    """Short text of :func:`famt_mm.diagnostics.concentration`'s output."""
-    return (f'support {stats["support"]:.2f}, always-vis '
-            f'{stats["always_visible"]:.1f}\noverlap {stats["overlap"]:.3f} '
-            f'(random {stats["overlap_uniform"]:.3f})')

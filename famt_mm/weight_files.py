@@ -5,9 +5,13 @@ float16 maps used from (0-based) epoch E on; ``epoch_{E}.json`` beside it
 records what they were computed for (the data set's fingerprint, the grid
 and the mode), so that a resumed run never reuses weights of other data.
 """
+import glob
 import hashlib
 import json
+import os
 import os.path as osp
+import time
+from typing import Iterable, List, Optional
 
 import numpy as np
 import torch
@@ -78,3 +82,57 @@ def save_weights(path: str, weights: np.ndarray, record: dict) -> None:
     raw = json.dumps(record).encode()
     save_atomic(record_path(path), lambda f: f.write(raw))
     save_atomic(path, lambda f: np.save(f, weights))
+
+
+def unusable_reason(path: str, num_images: int, grid, fingerprint: str,
+                    records: Iterable[dict] = ()) -> Optional[str]:
+    """Why the weight file ``path`` cannot be reused for this data set, or
+    None: missing, unreadable, wrong shape or values, or computed for other
+    data (its record's, or one of ``records``', data fingerprint differs
+    from ``fingerprint``)."""
+    if not osp.isfile(path):
+        return f'{path} is missing'
+    recorded = {
+        r.get('data_fingerprint')
+        for r in (*records, read_record(path))
+    }
+    recorded.discard(None)
+    if recorded - {fingerprint}:
+        return (f'{path} was computed for another data set (data '
+                f'fingerprint {sorted(recorded)[0]}, this one is '
+                f'{fingerprint}: images changed, were added, removed or '
+                'reordered)')
+    try:
+        load_weights(path, num_images, grid)
+    except (OSError, ValueError) as e:
+        return f'{path} cannot be used ({str(e).splitlines()[0]})'
+    return None
+
+
+def tidy_directory(directory: str, fresh_start: bool) -> List[str]:
+    """Remove temporary files a crash left between write and rename; on a
+    fresh start, move an earlier run's weight files to
+    ``previous_<time>/`` instead of overwriting them. Returns what was
+    done, one line each."""
+    done = []
+    for tmp in glob.glob(osp.join(directory, '*.tmp')):
+        os.remove(tmp)
+        done.append(f'removed {tmp}, left by a crash')
+    old = glob.glob(osp.join(directory, 'epoch_*.*'))
+    if fresh_start and old:
+        keep = osp.join(directory, time.strftime('previous_%Y%m%d_%H%M%S'))
+        os.makedirs(keep, exist_ok=True)
+        for path in old:
+            os.replace(path, osp.join(keep, osp.basename(path)))
+        done.append(f'this run starts from epoch 0 but {directory} held '
+                    f'weight files of an earlier run; moved them to {keep}')
+    return done
+
+
+def remove_weights(directory: str, epochs: Iterable[int]) -> None:
+    """Delete the weight files (and records) of ``epochs``."""
+    for epoch in epochs:
+        path = weights_path(directory, epoch)
+        for stale in (path, record_path(path)):
+            if osp.isfile(stale):
+                os.remove(stale)

@@ -1,6 +1,7 @@
 """FAMTHook on real runs: schedule, workers, resume, loss."""
 import glob
 import json
+import os
 import os.path as osp
 import re
 
@@ -12,7 +13,7 @@ from mmengine.runner import Runner
 from mmpretrain.registry import HOOKS
 
 import famt_mm  # noqa: F401
-from famt_mm.hooks import FAMTHook, _epochs, refresh_schedule
+from famt_mm.hooks import FAMTHook, refresh_schedule, to_epochs
 from .conftest import tiny_famt_mae_cfg
 
 
@@ -51,7 +52,7 @@ def train(cfg):
 def test_schedule_helpers():
     assert refresh_schedule(40, 40, 400) == [40, 80, 120, 160, 200, 240,
                                              280, 320, 360]
-    assert _epochs(0.1, 400) == 40 and _epochs(3, 400) == 3
+    assert to_epochs(0.1, 400) == 40 and to_epochs(3, 400) == 3
     with pytest.raises(ValueError, match="mode 'amt2' is not one of"):
         FAMTHook(mode='amt2')
 
@@ -93,6 +94,15 @@ def test_random_mode_never_refreshes(tmp_path, photos_dir):
     _, rows = train(cfg)
     assert {r['phase'] for r in rows} == {'warmup'}
     assert not osp.exists(osp.join(tmp_path, 'famt_weights', 'epoch_0.npy'))
+
+
+def test_max_keep_weights_prunes_older_files(tmp_path, photos_dir):
+    cfg = tiny_famt_mae_cfg(tmp_path, photos_dir, epochs=3, times=1)
+    cfg.custom_hooks[0].update(max_keep_weights=1, log_panels=0)
+    train(cfg)
+    assert sorted(
+        p for p in os.listdir(tmp_path / 'famt_weights')
+        if p.startswith('epoch_')) == ['epoch_2.json', 'epoch_2.npy']
 
 
 def test_resume_restores_the_weights(tmp_path, photos_dir):
@@ -313,7 +323,8 @@ def test_hook_checks_its_arguments_at_construction(kwargs, match):
 @pytest.mark.parametrize('patch_size', ['16', True, 0, 2.5])
 def test_weight_loader_refuses_bad_patch_size(patch_size):
     from famt_mm.transforms import LoadFAMTWeights
-    with pytest.raises(ValueError, match='patch_size must be a positive'):
+    with pytest.raises(ValueError,
+                       match='patch_size must be None or an int >= 1'):
         LoadFAMTWeights(patch_size=patch_size)
 
 

@@ -154,10 +154,10 @@ def test_split_ids_roles_and_order():
     (dict(throw_ratio=float('nan')), 'throw_ratio .* got nan'),
     (dict(throw_ratio=True), 'throw_ratio .* got True'),
     (dict(gamma=-1), r'gamma .* in \[0, inf\], got -1'),
-    (dict(mask_unit='2'), "mask_unit must be a positive integer, got '2'"),
-    (dict(mask_unit=True), 'mask_unit must be a positive integer, got True'),
+    (dict(mask_unit='2'), "mask_unit must be an int >= 1, got '2'"),
+    (dict(mask_unit=True), 'mask_unit must be an int >= 1, got True'),
     (dict(mask_ratio=0.6, throw_ratio=0.4), 'must be < 1'),
-    (dict(mask_unit=0), 'mask_unit must be a positive integer'),
+    (dict(mask_unit=0), 'mask_unit must be an int >= 1'),
 ])
 def test_bad_ratios(kwargs, match):
     with pytest.raises(ValueError, match=match):

@@ -117,7 +117,8 @@ def test_errors(tmp_path):
         loader(dict(img=np.zeros((16, 16, 3)), sample_idx=5))
     with pytest.raises(KeyError, match='sample_idx'):
         loader(dict(img=np.zeros((16, 16, 3))))
-    with pytest.raises(ValueError, match='patch_size must be a positive'):
+    with pytest.raises(ValueError,
+                       match='patch_size must be None or an int >= 1'):
         LoadFAMTWeights(patch_size=0)
 
 

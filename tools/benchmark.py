@@ -113,9 +113,9 @@ def famt_hook_cfg(cfg):
 
 def refresh_interval(cfg) -> int:
     """Epochs between two FAMTHook refreshes in this config."""
-    from famt_mm.hooks import _epochs
-    return max(1, _epochs(famt_hook_cfg(cfg).get('interval', 0.1),
-                          cfg.train_cfg.max_epochs))
+    from famt_mm.hooks import to_epochs
+    interval = famt_hook_cfg(cfg).get('interval', 0.1)
+    return max(1, to_epochs(interval, cfg.train_cfg.max_epochs))
 
 
 class Bench:
