@@ -130,7 +130,8 @@ class FAMTHook(Hook):
         self.log_panels = log_panels
         self.weights_epoch: Optional[int] = None
         self._checkpoint_state: Optional[dict] = None
-        self._last_epoch_time: Optional[float] = None
+        # a refresh is logged (and benchmarked) relative to an epoch
+        self.last_epoch_seconds: Optional[float] = None
 
     # ------------------------------------------------------------- set-up
     def before_train(self, runner) -> None:
@@ -237,7 +238,7 @@ class FAMTHook(Hook):
     def after_train_epoch(self, runner) -> None:
         """Remember the epoch's duration (refresh cost is logged
         relative to it)."""
-        self._last_epoch_time = time.perf_counter() - self._epoch_start
+        self.last_epoch_seconds = time.perf_counter() - self._epoch_start
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         """Record which weight file is live in ``checkpoint['famt']``."""
@@ -319,8 +320,8 @@ class FAMTHook(Hook):
     def _log(self, runner, epoch, elapsed, stats) -> None:
         line = (f'FAMT refresh before epoch {epoch}: {self.num_images} '
                 f'images in {elapsed:.1f}s')
-        if self._last_epoch_time:
-            line += (f' ({elapsed / self._last_epoch_time:.2f} of the last '
+        if self.last_epoch_seconds:
+            line += (f' ({elapsed / self.last_epoch_seconds:.2f} of the last '
                      'training epoch)')
         runner.logger.info(f'{line}; {refresh_summary(stats)}')
         for key, value in stats.get('concentration', {}).items():

@@ -327,7 +327,7 @@ def epoch_mode(args) -> list:
             start = time.perf_counter()
             hook.refresh(runner, 1)
             refresh = time.perf_counter() - start
-        epoch = hook._last_epoch_time or total
+        epoch = hook.last_epoch_seconds or total
         rows.append(
             dict(
                 config=osp.splitext(osp.basename(path))[0],
