@@ -1,18 +1,10 @@
 """Shared fixtures: real photos, the shared data sets, tiny project configs."""
-import os
+import importlib.util
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-SHARED_DATA = os.environ.get('FAMT_SHARED_DATA',
-                             osp.join(ROOT, '..', 'shared', 'data'))
-DATA_CACHE = os.environ.get(
-    'FAMT_DATA_CACHE',
-    osp.join(os.environ.get('XDG_CACHE_HOME', osp.expanduser('~/.cache')),
-             'famt-mm', 'data'))
 CONFIGS = osp.join(ROOT, 'configs')
 
 # A ViT small enough for 2 CPU cores: 32x32 images, patch 4, 8x8 grid.
@@ -44,19 +36,16 @@ def photos_dir(tmp_path_factory):
 
 
 def shared_dataset(name: str) -> str:
-    """Unpack ``../shared/data/<name>.tar.gz`` once into the data cache and
-    return its folder; skip the test when the archive is absent."""
-    archive = osp.join(SHARED_DATA, f'{name}.tar.gz')
-    if not osp.isfile(archive):
-        pytest.skip(f'{archive} is absent: this test needs the shared data '
-                    f'set {name!r} (see ../shared/data/README.md)')
-    target = osp.join(DATA_CACHE, name)
-    if not osp.isfile(osp.join(target, '.complete')):
-        subprocess.run([
-            sys.executable,
-            osp.join(SHARED_DATA, 'unpack.py'), DATA_CACHE, name
-        ], check=True, capture_output=True)
-    return target
+    """``tools/shared_data.unpack_shared``; skip the test when the archive
+    is absent."""
+    spec = importlib.util.spec_from_file_location(
+        'shared_data', osp.join(ROOT, 'tools', 'shared_data.py'))
+    shared_data = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(shared_data)
+    try:
+        return shared_data.unpack_shared(name)
+    except FileNotFoundError as e:
+        pytest.skip(f'this test needs the shared data: {e}')
 
 
 def tiny_famt_mae_cfg(work_dir, data_root, *, config=None, epochs=3,

@@ -125,6 +125,24 @@ def test_reproduce_cifar10_runs_and_resumes(tmp_path, photos_dir):
     assert not osp.exists(osp.join(work, 'random_seed0', 'famt_weights'))
 
 
+def test_tools_name_the_missing_shared_archive(tmp_path):
+    """Without --data and without ../shared/data, the tools stop with the
+    archive's path instead of a traceback."""
+    import subprocess
+    env = dict(os.environ, FAMT_SHARED_DATA=str(tmp_path / 'none'))
+    for cmd, archive in (
+        (['tools/reproduce_cifar10.py'], 'cifar10-jpeg.tar.gz'),
+        (['tools/benchmark.py', '--mode', 'data', 'configs/pretrain/mae/'
+          'famt-mae_vit-base-p16_8xb512-amp-coslr-400e_in1k.py'],
+         'imagenette-sub.tar.gz'),
+    ):
+        out = subprocess.run([sys.executable, *cmd], env=env,
+                             capture_output=True, text=True)
+        assert out.returncode == 1
+        assert str(tmp_path / 'none' / archive) + ' is absent' in out.stderr
+        assert 'Traceback' not in out.stderr
+
+
 def test_reproduce_gpu_preset_cpu_smoke(tmp_path):
     """The GPU reproduction path (ViT-Tiny recipe, in-memory images, modes
     run concurrently) on CIFAR-10 JPEGs, shrunk to a CPU smoke run."""

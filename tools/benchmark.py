@@ -48,6 +48,7 @@ from mmengine.config import Config, DictAction
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import MODELS, init_default_scope
 from mmpretrain.structures import DataSample
+from shared_data import unpack_shared
 from torch.utils.flop_counter import FlopCounterMode
 
 import famt_mm  # noqa: F401
@@ -357,17 +358,10 @@ def train_pipeline_cfg(cfg) -> list:
 
 def default_images() -> str:
     """The Imagenette subset of ../shared/data, unpacked to the cache."""
-    root = osp.dirname(osp.dirname(osp.abspath(__file__)))
-    shared = osp.join(root, '..', 'shared', 'data')
-    cache = osp.join(os.environ.get('XDG_CACHE_HOME',
-                                    osp.expanduser('~/.cache')),
-                     'famt-mm', 'data')
-    if not osp.isfile(osp.join(shared, 'imagenette-sub.tar.gz')):
-        raise SystemExit('data mode: no --data and no '
-                         f'{shared}/imagenette-sub.tar.gz')
-    subprocess.run([sys.executable, osp.join(shared, 'unpack.py'), cache,
-                    'imagenette-sub'], check=True, capture_output=True)
-    return osp.join(cache, 'imagenette-sub')
+    try:
+        return unpack_shared('imagenette-sub')
+    except FileNotFoundError as e:
+        raise SystemExit(f'data mode: no --data and {e}')
 
 
 def data_mode(args) -> list:

@@ -40,6 +40,8 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from shared_data import unpack_shared
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = osp.join(ROOT, 'configs', 'pretrain', 'mae')
 RECIPES = dict(
@@ -51,16 +53,11 @@ CONFIG_PREFIX = {'random': 'random', 'attention': 'amt', 'famt': 'famt'}
 
 
 def default_data() -> str:
-    cache = osp.join(
-        os.environ.get('XDG_CACHE_HOME', osp.expanduser('~/.cache')),
-        'famt-mm', 'data')
-    shared = osp.join(ROOT, '..', 'shared', 'data')
-    if not osp.isfile(osp.join(shared, 'cifar10-jpeg.tar.gz')):
-        sys.exit(f'no --data given and {shared}/cifar10-jpeg.tar.gz is '
-                 'absent: pass --data DIR with train/ and test/ class folders')
-    subprocess.run([sys.executable, osp.join(shared, 'unpack.py'), cache,
-                    'cifar10-jpeg'], check=True, capture_output=True)
-    return osp.join(cache, 'cifar10-jpeg')
+    try:
+        return unpack_shared('cifar10-jpeg')
+    except FileNotFoundError as e:
+        sys.exit(f'no --data given and {e}: pass --data DIR with train/ '
+                 'and test/ class folders')
 
 
 def spread_indices(folder: str, count: int) -> list:
