@@ -119,10 +119,13 @@ def test_reproduce_cifar10_runs_and_resumes(tmp_path, photos_dir):
     assert [r['mode'] for r in runs] == ['random', 'famt']
     assert all(0 <= r['linear_top1'] <= 100 for r in runs)
     assert '| famt | 0 |' in open(osp.join(work, 'results.md')).read()
-    # finished runs are not redone (a rerun would recreate this folder)
+    # finished runs are not redone (a rerun would recreate this folder), and
+    # the summary keeps the runs of earlier invocations
     shutil.rmtree(osp.join(work, 'random_seed0', 'famt_weights'))
-    run(cmd)
+    run(cmd[:cmd.index('random')] + cmd[cmd.index('famt'):])
     assert not osp.exists(osp.join(work, 'random_seed0', 'famt_weights'))
+    with open(osp.join(work, 'results.json')) as f:
+        assert [r['mode'] for r in json.load(f)['runs']] == ['random', 'famt']
 
 
 def test_tools_name_the_missing_shared_archive(tmp_path):

@@ -22,9 +22,10 @@ gpu: the 32-px ViT-Tiny recipe, {random,amt,famt}-mae_vit-tiny-p4_1xb256-
 
 The three modes of a preset differ in FAMTHook's `mode` only. Finished
 runs are skipped and interrupted ones resume from their last epoch, so a
-reproduction continues where it stopped. Writes WORK_DIR/results.json and
-WORK_DIR/results.md. `--preset gpu --device cpu --epochs 2 --max-images
-2000` is the CPU smoke test of the GPU path.
+reproduction continues where it stopped. After every run it writes
+WORK_DIR/results.json and WORK_DIR/results.md with every finished run in
+WORK_DIR (earlier invocations' too). `--preset gpu --device cpu --epochs 2
+--max-images 2000` is the CPU smoke test of the GPU path.
 
 DIR holds train/<class>/*.jpg and test/<class>/*.jpg; by default the
 CIFAR-10 JPEG copy in ../shared/data is unpacked into ~/.cache/famt-mm.
@@ -32,11 +33,13 @@ It is stored as lossy JPEG (quality about 75): accuracies are not directly
 comparable with published CIFAR-10 numbers.
 """
 import argparse
+import glob
 import json
 import os
 import os.path as osp
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -50,6 +53,7 @@ RECIPES = dict(
 PRESETS = dict(cpu=dict(epochs=10, parallel=1), gpu=dict(epochs=100,
                                                          parallel=3))
 CONFIG_PREFIX = {'random': 'random', 'attention': 'amt', 'famt': 'famt'}
+MODES = ('random', 'attention', 'famt', 'frequency')
 
 
 def default_data() -> str:
@@ -132,7 +136,6 @@ def run(cmd, log, env=None):
 def one_run(args, mode, seed) -> dict:
     work_dir = osp.join(args.work_dir, f'{mode}_seed{seed}')
     probe_file = osp.join(work_dir, 'probe.json')
-    timing_file = osp.join(work_dir, 'pretrain_seconds.json')
     config = pretrain_config(args, mode, seed, work_dir)
     ckpt = osp.join(work_dir, f'epoch_{args.epochs}.pth')
     # --device cpu keeps a present GPU out of the run
@@ -142,7 +145,7 @@ def one_run(args, mode, seed) -> dict:
         start = time.perf_counter()
         run([sys.executable, 'tools/train.py', config, '--resume'],
             osp.join(work_dir, 'pretrain.log'), env)
-        with open(timing_file, 'w') as f:
+        with open(osp.join(work_dir, 'pretrain_seconds.json'), 'w') as f:
             json.dump(dict(seconds=time.perf_counter() - start), f)
     if not osp.isfile(probe_file):
         run([sys.executable, 'tools/linear_probe.py', config, ckpt, '--train',
@@ -152,9 +155,15 @@ def one_run(args, mode, seed) -> dict:
             (['--max-images', str(args.max_images)]
              if args.max_images else []),
             osp.join(work_dir, 'probe.log'), env)
-    with open(probe_file) as f:
+    return run_row(work_dir, mode, seed)
+
+
+def run_row(work_dir, mode, seed) -> dict:
+    """A finished run's row of the summary, from its files."""
+    with open(osp.join(work_dir, 'probe.json')) as f:
         probe = json.load(f)
     seconds = None
+    timing_file = osp.join(work_dir, 'pretrain_seconds.json')
     if osp.isfile(timing_file):
         with open(timing_file) as f:
             seconds = round(json.load(f)['seconds'])
@@ -162,6 +171,21 @@ def one_run(args, mode, seed) -> dict:
                 probe_seconds=probe['seconds'],
                 linear_top1=probe['test_top1'],
                 linear_train_top1=probe['train_top1'])
+
+
+def finished_runs(args) -> list:
+    """Every probed run of this many epochs in the work dir, this
+    invocation's or an earlier one's, by seed and mode."""
+    rows = []
+    for mode in MODES:
+        for probe in glob.glob(
+                osp.join(args.work_dir, f'{mode}_seed*', 'probe.json')):
+            work_dir = osp.dirname(probe)
+            seed = osp.basename(work_dir)[len(f'{mode}_seed'):]
+            if seed.isdigit() and osp.isfile(
+                    osp.join(work_dir, f'epoch_{args.epochs}.pth')):
+                rows.append(run_row(work_dir, mode, int(seed)))
+    return sorted(rows, key=lambda r: (r['seed'], MODES.index(r['mode'])))
 
 
 def write_summary(args, rows):
@@ -194,7 +218,7 @@ def main():
     parser.add_argument('--seeds', type=int, nargs='+', default=[0])
     parser.add_argument('--modes', nargs='+',
                         default=['random', 'attention', 'famt'],
-                        choices=['random', 'attention', 'famt', 'frequency'])
+                        choices=MODES)
     parser.add_argument('--device', choices=['cpu', 'cuda'])
     parser.add_argument('--parallel', type=int,
                         help='runs at a time (default: 1 cpu, 3 gpu)')
@@ -229,13 +253,18 @@ def main():
             sys.exit(f'{args.data} has no {split}/ folder')
     jobs = [(mode, seed) for seed in args.seeds for mode in args.modes]
 
+    lock = threading.Lock()
+
     def one(job):
         print(f'[reproduce] {job[0]}, seed {job[1]}', flush=True)
-        return one_run(args, *job)
+        one_run(args, *job)
+        # after every run, so that an interrupted reproduction keeps a
+        # summary, which also lists the runs of earlier invocations
+        with lock:
+            write_summary(args, finished_runs(args))
 
     with ThreadPoolExecutor(args.parallel) as pool:
-        rows = list(pool.map(one, jobs))
-    write_summary(args, rows)
+        list(pool.map(one, jobs))
 
 
 if __name__ == '__main__':
