@@ -29,6 +29,7 @@ from torch.utils.data import DataLoader
 
 import famt_mm  # noqa: F401
 from famt_mm.cues import run_capturing
+from famt_mm.fileio import save_atomic
 
 
 @torch.no_grad()
@@ -129,9 +130,9 @@ def main():
                   train_images=len(train[0]), test_images=len(test[0]),
                   seconds=round(time.perf_counter() - start, 1))
     print(json.dumps(result))
-    if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(result, f, indent=2)
+    if args.out:  # atomic: reproduce_cifar10.py reads it from threads
+        raw = json.dumps(result, indent=2).encode()
+        save_atomic(args.out, lambda f: f.write(raw))
 
 
 if __name__ == '__main__':

@@ -45,6 +45,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from shared_data import unpack_shared
 
+from famt_mm.fileio import save_atomic
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = osp.join(ROOT, 'configs', 'pretrain', 'mae')
 RECIPES = dict(
@@ -127,6 +129,11 @@ def pretrain_config(args, mode, seed, work_dir) -> str:
     return path
 
 
+def write_json(path, obj) -> None:
+    raw = json.dumps(obj, indent=2).encode()
+    save_atomic(path, lambda f: f.write(raw))
+
+
 def run(cmd, log, env=None):
     with open(log, 'a') as f:
         subprocess.run(cmd, check=True, stdout=f, stderr=subprocess.STDOUT,
@@ -145,8 +152,8 @@ def one_run(args, mode, seed) -> dict:
         start = time.perf_counter()
         run([sys.executable, 'tools/train.py', config, '--resume'],
             osp.join(work_dir, 'pretrain.log'), env)
-        with open(osp.join(work_dir, 'pretrain_seconds.json'), 'w') as f:
-            json.dump(dict(seconds=time.perf_counter() - start), f)
+        write_json(osp.join(work_dir, 'pretrain_seconds.json'),
+                   dict(seconds=time.perf_counter() - start))
     if not osp.isfile(probe_file):
         run([sys.executable, 'tools/linear_probe.py', config, ckpt, '--train',
              osp.join(args.data, 'train'), '--test',
@@ -189,14 +196,14 @@ def finished_runs(args) -> list:
 
 
 def write_summary(args, rows):
-    with open(osp.join(args.work_dir, 'results.json'), 'w') as f:
-        json.dump(dict(preset=args.preset, device=args.device,
-                       epochs=args.epochs,
-                       recipe=RECIPES[args.preset].format('{mode}'),
-                       batch_size=args.batch_size, data=args.data,
-                       max_images=args.max_images, parallel=args.parallel,
-                       wall_seconds=round(time.perf_counter() - args.start),
-                       runs=rows), f, indent=2)
+    write_json(
+        osp.join(args.work_dir, 'results.json'),
+        dict(preset=args.preset, device=args.device, epochs=args.epochs,
+             recipe=RECIPES[args.preset].format('{mode}'),
+             batch_size=args.batch_size, data=args.data,
+             max_images=args.max_images, parallel=args.parallel,
+             wall_seconds=round(time.perf_counter() - args.start),
+             runs=rows))
     lines = ['| mode | seed | linear top-1 (%) | pretraining (min) |',
              '|---|---|---|---|']
     for r in rows:
@@ -204,8 +211,8 @@ def write_summary(args, rows):
                    f'{r["pretrain_seconds"] / 60:.1f}')
         lines.append(f'| {r["mode"]} | {r["seed"]} | {r["linear_top1"]:.2f} '
                      f'| {minutes} |')
-    with open(osp.join(args.work_dir, 'results.md'), 'w') as f:
-        f.write('\n'.join(lines) + '\n')
+    text = ('\n'.join(lines) + '\n').encode()
+    save_atomic(osp.join(args.work_dir, 'results.md'), lambda f: f.write(text))
     print('\n'.join(lines))
 
 
