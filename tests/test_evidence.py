@@ -118,6 +118,8 @@ def test_reproduce_cifar10_runs_and_resumes(tmp_path, photos_dir):
         runs = json.load(f)['runs']
     assert [r['mode'] for r in runs] == ['random', 'famt']
     assert all(0 <= r['linear_top1'] <= 100 for r in runs)
+    # wall time from the MMEngine logs, so a resumed run counts every start
+    assert all(r['pretrain_seconds'] >= 0 for r in runs)
     assert '| famt | 0 |' in open(osp.join(work, 'results.md')).read()
     # finished runs are not redone (a rerun would recreate this folder), and
     # the summary keeps the runs of earlier invocations
@@ -144,6 +146,28 @@ def test_tools_name_the_missing_shared_archive(tmp_path):
         assert out.returncode == 1
         assert str(tmp_path / 'none' / archive) + ' is absent' in out.stderr
         assert 'Traceback' not in out.stderr
+
+
+def test_reproduction_wall_time_sums_every_start(tmp_path):
+    """An interrupted start counts to its last log line, the resume adds
+    its own; lines of other loggers are ignored."""
+    sys.path.insert(0, 'tools')
+    try:
+        from reproduce_cifar10 import pretrain_seconds
+    finally:
+        sys.path.remove('tools')
+    assert pretrain_seconds(str(tmp_path)) is None
+    for stamp, lines in (
+        ('20261123_100000', ['2026/11/23 10:00:00 - mmengine - INFO - a',
+                             'Traceback: killed',
+                             '2026/11/23 10:30:00 - mmengine - INFO - b']),
+        ('20261123_120000', ['2026/11/23 12:00:00 - mmengine - INFO - c',
+                             '2026/11/23 12:00:00 - other - INFO - d',
+                             '2026/11/23 12:10:30 - mmengine - INFO - e']),
+    ):
+        (tmp_path / stamp).mkdir()
+        (tmp_path / stamp / f'{stamp}.log').write_text('\n'.join(lines))
+    assert pretrain_seconds(str(tmp_path)) == 30 * 60 + 10 * 60 + 30
 
 
 def test_reproduce_gpu_preset_cpu_smoke(tmp_path):

@@ -37,11 +37,14 @@ import glob
 import json
 import os
 import os.path as osp
+import re
 import subprocess
 import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Optional
 
 from shared_data import unpack_shared
 
@@ -56,6 +59,7 @@ PRESETS = dict(cpu=dict(epochs=10, parallel=1), gpu=dict(epochs=100,
                                                          parallel=3))
 CONFIG_PREFIX = {'random': 'random', 'attention': 'amt', 'famt': 'famt'}
 MODES = ('random', 'attention', 'famt', 'frequency')
+LOG_TIME = re.compile(r'(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) - mmengine')
 
 
 def default_data() -> str:
@@ -140,7 +144,8 @@ def run(cmd, log, env=None):
                        cwd=ROOT, env=env)
 
 
-def one_run(args, mode, seed) -> dict:
+def one_run(args, mode, seed) -> None:
+    """Pretrain (or resume) and probe one run, skipping what is done."""
     work_dir = osp.join(args.work_dir, f'{mode}_seed{seed}')
     probe_file = osp.join(work_dir, 'probe.json')
     config = pretrain_config(args, mode, seed, work_dir)
@@ -149,11 +154,8 @@ def one_run(args, mode, seed) -> dict:
     env = (dict(os.environ, CUDA_VISIBLE_DEVICES='')
            if args.device == 'cpu' else None)
     if not osp.isfile(ckpt):
-        start = time.perf_counter()
         run([sys.executable, 'tools/train.py', config, '--resume'],
             osp.join(work_dir, 'pretrain.log'), env)
-        write_json(osp.join(work_dir, 'pretrain_seconds.json'),
-                   dict(seconds=time.perf_counter() - start))
     if not osp.isfile(probe_file):
         run([sys.executable, 'tools/linear_probe.py', config, ckpt, '--train',
              osp.join(args.data, 'train'), '--test',
@@ -162,19 +164,30 @@ def one_run(args, mode, seed) -> dict:
             (['--max-images', str(args.max_images)]
              if args.max_images else []),
             osp.join(work_dir, 'probe.log'), env)
-    return run_row(work_dir, mode, seed)
+
+
+def pretrain_seconds(work_dir) -> Optional[int]:
+    """The pretraining's wall time summed over its starts (MMEngine writes
+    one timestamped log per start), first to last log line of each: an
+    interrupted start counts up to its last line, a resume adds its own."""
+    total, found = 0.0, False
+    for log in glob.glob(osp.join(work_dir, '*', '*.log')):
+        with open(log, errors='replace') as f:
+            stamps = [m.group(1) for m in map(LOG_TIME.match, f) if m]
+        if stamps:
+            first, last = (datetime.strptime(t, '%Y/%m/%d %H:%M:%S')
+                           for t in (stamps[0], stamps[-1]))
+            total += (last - first).total_seconds()
+            found = True
+    return round(total) if found else None
 
 
 def run_row(work_dir, mode, seed) -> dict:
     """A finished run's row of the summary, from its files."""
     with open(osp.join(work_dir, 'probe.json')) as f:
         probe = json.load(f)
-    seconds = None
-    timing_file = osp.join(work_dir, 'pretrain_seconds.json')
-    if osp.isfile(timing_file):
-        with open(timing_file) as f:
-            seconds = round(json.load(f)['seconds'])
-    return dict(mode=mode, seed=seed, pretrain_seconds=seconds,
+    return dict(mode=mode, seed=seed,
+                pretrain_seconds=pretrain_seconds(work_dir),
                 probe_seconds=probe['seconds'],
                 linear_top1=probe['test_top1'],
                 linear_train_top1=probe['train_top1'])
