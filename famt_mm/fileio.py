@@ -1,4 +1,5 @@
 """Writes that never leave a partial file behind."""
+import json
 import os
 from typing import BinaryIO, Callable
 
@@ -19,3 +20,9 @@ def save_atomic(path: str, write: Callable[[BinaryIO], None]) -> None:
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def save_json(path: str, obj) -> None:
+    """:func:`save_atomic` of ``obj`` as indented JSON."""
+    raw = json.dumps(obj, indent=2).encode()
+    save_atomic(path, lambda f: f.write(raw))

@@ -16,7 +16,7 @@ from typing import Iterable, List, Optional
 import numpy as np
 import torch
 
-from .fileio import save_atomic
+from .fileio import save_atomic, save_json
 from .masking import check_weight_values
 
 WEIGHTS_SUBDIR = 'famt_weights'
@@ -79,8 +79,7 @@ def load_weights(path: str, num_images: int, grid) -> np.ndarray:
 def save_weights(path: str, weights: np.ndarray, record: dict) -> None:
     """Write the maps and their record atomically (record first, so a
     weight file never exists without it)."""
-    raw = json.dumps(record).encode()
-    save_atomic(record_path(path), lambda f: f.write(raw))
+    save_json(record_path(path), record)
     save_atomic(path, lambda f: np.save(f, weights))
 
 

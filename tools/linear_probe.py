@@ -29,7 +29,7 @@ from torch.utils.data import DataLoader
 
 import famt_mm  # noqa: F401
 from famt_mm.cues import run_capturing
-from famt_mm.fileio import save_atomic
+from famt_mm.fileio import save_json
 
 
 @torch.no_grad()
@@ -131,8 +131,7 @@ def main():
                   seconds=round(time.perf_counter() - start, 1))
     print(json.dumps(result))
     if args.out:  # atomic: reproduce_cifar10.py reads it from threads
-        raw = json.dumps(result, indent=2).encode()
-        save_atomic(args.out, lambda f: f.write(raw))
+        save_json(args.out, result)
 
 
 if __name__ == '__main__':

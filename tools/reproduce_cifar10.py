@@ -48,7 +48,7 @@ from typing import Optional
 
 from shared_data import unpack_shared
 
-from famt_mm.fileio import save_atomic
+from famt_mm.fileio import save_atomic, save_json
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = osp.join(ROOT, 'configs', 'pretrain', 'mae')
@@ -133,11 +133,6 @@ def pretrain_config(args, mode, seed, work_dir) -> str:
     return path
 
 
-def write_json(path, obj) -> None:
-    raw = json.dumps(obj, indent=2).encode()
-    save_atomic(path, lambda f: f.write(raw))
-
-
 def run(cmd, log, env=None):
     with open(log, 'a') as f:
         subprocess.run(cmd, check=True, stdout=f, stderr=subprocess.STDOUT,
@@ -209,7 +204,7 @@ def finished_runs(args) -> list:
 
 
 def write_summary(args, rows):
-    write_json(
+    save_json(
         osp.join(args.work_dir, 'results.json'),
         dict(preset=args.preset, device=args.device, epochs=args.epochs,
              recipe=RECIPES[args.preset].format('{mode}'),
