@@ -26,6 +26,9 @@ from typing import Tuple
 
 import torch
 
+# 'always visible': visible in at least this share of the draws
+ALWAYS_VISIBLE_LEVEL = 0.95
+
 # Relative weight below which a unit counts as zero in the approximation.
 _TINY = 1e-6
 
@@ -76,7 +79,8 @@ def _jaccard_overlap(vis: torch.Tensor, n_vis: int):
     return shared / (2 * n_vis - shared)
 
 
-def always_visible(weights, counts, gamma: float = 1.0, level=0.95):
+def always_visible(weights, counts, gamma: float = 1.0,
+                   level=ALWAYS_VISIBLE_LEVEL):
     """(B,) number of units visible in at least ``level`` of the draws."""
     return _count_always_visible(
         visible_probability(weights, counts, gamma), level)
@@ -99,7 +103,7 @@ def concentration(weights: torch.Tensor, counts: Tuple[int, int, int],
     return dict(
         support=float(effective_support(weights, gamma).mean()),
         always_visible=float(
-            _count_always_visible(vis, 0.95).float().mean()),
+            _count_always_visible(vis, ALWAYS_VISIBLE_LEVEL).float().mean()),
         overlap=float(_jaccard_overlap(vis, n_vis).mean()),
         overlap_uniform=n_vis / (2 * weights[0].numel() - n_vis))
 
