@@ -1,6 +1,7 @@
 """Shared fixtures: real photos, the shared data sets, tiny project configs."""
-import importlib.util
+import importlib
 import os.path as osp
+import sys
 
 import pytest
 
@@ -35,15 +36,22 @@ def photos_dir(tmp_path_factory):
     return str(out)
 
 
+def import_tool(name: str):
+    """A module of tools/ (the tools import each other by bare name, so
+    tools/ is on the path while it loads)."""
+    tools = osp.join(ROOT, 'tools')
+    sys.path.insert(0, tools)
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(tools)
+
+
 def shared_dataset(name: str) -> str:
     """``tools/shared_data.unpack_shared``; skip the test when the archive
     is absent."""
-    spec = importlib.util.spec_from_file_location(
-        'shared_data', osp.join(ROOT, 'tools', 'shared_data.py'))
-    shared_data = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(shared_data)
     try:
-        return shared_data.unpack_shared(name)
+        return import_tool('shared_data').unpack_shared(name)
     except FileNotFoundError as e:
         pytest.skip(f'this test needs the shared data: {e}')
 

@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from .conftest import import_tool
 from .test_tools import dumped_famt_cfg, run
 
 
@@ -151,11 +152,7 @@ def test_tools_name_the_missing_shared_archive(tmp_path):
 def test_reproduction_wall_time_sums_every_start(tmp_path):
     """An interrupted start counts to its last log line, the resume adds
     its own; lines of other loggers are ignored."""
-    sys.path.insert(0, 'tools')
-    try:
-        from reproduce_cifar10 import pretrain_seconds
-    finally:
-        sys.path.remove('tools')
+    pretrain_seconds = import_tool('reproduce_cifar10').pretrain_seconds
     assert pretrain_seconds(str(tmp_path)) is None
     for stamp, lines in (
         ('20261123_100000', ['2026/11/23 10:00:00 - mmengine - INFO - a',
@@ -206,11 +203,7 @@ def test_authors_crop_analysis(tmp_path):
     import numpy as np
     weights = tmp_path / 'maps.npy'
     rng = np.random.default_rng(0)
-    sys.path.insert(0, 'tools')
-    try:
-        from analyze_authors_crop import synthetic_maps
-    finally:
-        sys.path.remove('tools')
+    synthetic_maps = import_tool('analyze_authors_crop').synthetic_maps
     np.save(weights, synthetic_maps(4, 14, rng))
     out = tmp_path / 'analysis.json'
     run([sys.executable, 'tools/analyze_authors_crop.py', '--weights',
