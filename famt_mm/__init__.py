@@ -7,11 +7,14 @@ downstream helpers that need mmdet / mmseg are imported on demand.
 """
 from . import compat  # patches upstream breakages, see its docstring
 from . import visualization
+from .checkpoint import SafeCheckpointHook
 from .datasets import InMemoryImageFolder
 from .hooks import FAMTHook
 from .masking import FAMTMaskGenerator, mask_counts, split_ids
 from .models import (FAMTMAE, FAMTMAEPretrainDecoder, FAMTMAEViT, FAMTSimMIM,
                      FAMTSimMIMSwinTransformer, FAMTSimMIMViT)
+from .optim import BF16OptimWrapper
+from .seeding import EpochSeedHook
 from .transforms import FAMTRandomFlip, FAMTRandomResizedCrop, LoadFAMTWeights
 from .version import __version__
 
@@ -36,5 +39,6 @@ __all__ = [
     'split_ids', 'FAMTMAE', 'FAMTMAEPretrainDecoder', 'FAMTMAEViT',
     'FAMTSimMIM', 'FAMTSimMIMSwinTransformer', 'FAMTSimMIMViT',
     'FAMTRandomFlip', 'FAMTRandomResizedCrop', 'LoadFAMTWeights',
-    'InMemoryImageFolder'
+    'InMemoryImageFolder', 'SafeCheckpointHook', 'EpochSeedHook',
+    'BF16OptimWrapper'
 ]

@@ -90,7 +90,7 @@ def tiny_famt_mae_cfg(work_dir, data_root, *, config=None, epochs=3,
     cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=epochs)
     cfg.param_scheduler = []
     cfg.optim_wrapper.optimizer.lr = 1e-3
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=1)
+    cfg.default_hooks.checkpoint = dict(type='SafeCheckpointHook', interval=1)
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
     cfg.custom_hooks[0].update(warmup_epochs=warmup, interval=interval)
     if mode is not None:

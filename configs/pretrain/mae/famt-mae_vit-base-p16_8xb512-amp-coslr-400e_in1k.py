@@ -33,3 +33,6 @@ train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 custom_hooks = [
     dict(type='FAMTHook', mode='famt', warmup_epochs=0.1, interval=0.1)
 ]
+# Checkpoints written atomically; the oldest removed only after the new one
+# is complete (famt_mm/checkpoint.py).
+default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook'))

@@ -43,7 +43,7 @@ param_scheduler = [
 train_cfg = dict(max_epochs=10)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),
-    checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=1))
+    checkpoint=dict(type='SafeCheckpointHook', interval=10, max_keep_ckpts=1))
 custom_hooks = [
     dict(type='FAMTHook', mode='famt', warmup_epochs=0.1, interval=0.1)
 ]

@@ -60,7 +60,7 @@ param_scheduler = [
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=30)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=24),
-    checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=1))
+    checkpoint=dict(type='SafeCheckpointHook', interval=10, max_keep_ckpts=1))
 custom_hooks = [
     dict(type='FAMTHook', mode='famt', warmup_epochs=0.2, interval=0.2)
 ]

@@ -7,7 +7,7 @@ _base_ = [
     'mmpretrain::_base_/default_runtime.py',
 ]
 default_hooks = dict(
-    checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3))
+    checkpoint=dict(type='SafeCheckpointHook', interval=10, max_keep_ckpts=3))
 # mode: 'famt' | 'attention' (AMT) | 'random' (MAE baseline)
 custom_hooks = [
     dict(type='FAMTHook', mode='famt', warmup_epochs=0.1, interval=0.1)

@@ -30,3 +30,6 @@ custom_hooks = [
     dict(type='FAMTHook', mode='famt', warmup_epochs=0.2, interval=0.2)
 ]
 randomness = dict(seed=0, diff_rank_seed=True)
+# Checkpoints written atomically; the oldest removed only after the new one
+# is complete (famt_mm/checkpoint.py).
+default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook'))

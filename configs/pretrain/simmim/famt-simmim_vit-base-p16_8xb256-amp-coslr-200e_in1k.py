@@ -66,3 +66,6 @@ custom_hooks = [
 ]
 # Different mask noise on every rank (MMEngine seeds rank k with seed + k).
 randomness = dict(seed=0, diff_rank_seed=True)
+# Checkpoints written atomically; the oldest removed only after the new one
+# is complete (famt_mm/checkpoint.py).
+default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook'))

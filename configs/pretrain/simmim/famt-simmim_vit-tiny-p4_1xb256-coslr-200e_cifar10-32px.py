@@ -8,7 +8,7 @@ _base_ = [
 optim_wrapper = dict(
     optimizer=dict(lr=5e-4, betas=(0.9, 0.999)), clip_grad=dict(max_norm=5.0))
 default_hooks = dict(
-    checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3))
+    checkpoint=dict(type='SafeCheckpointHook', interval=10, max_keep_ckpts=3))
 # warm-up at the AMT ratio, as the ViT-B recipe; random-simmim_* keeps 0.6
 model = dict(warmup_mask_generator=dict(mask_ratio=0.44))
 # mode: 'famt' | 'attention' (AMT); SimMIM's cadence: 20% warm-up, a refresh
