@@ -1,20 +1,32 @@
-"""Linear probe of a pretrained encoder on an image-folder data set.
+"""Probes of a pretrained encoder on an image-folder data set.
 
     python tools/linear_probe.py CONFIG CHECKPOINT --train DIR --test DIR
         [--epochs 100] [--batch-size 256] [--lr 0.1] [--seed 0]
         [--device cpu|cuda] [--max-images N] [--out RESULT.json]
 
-MAE's probing head on frozen features: the [CLS] token after the encoder's
-final norm, BatchNorm without affine parameters (standardisation with the
-training set's statistics) and a linear classifier (SGD, momentum 0.9,
-cosine schedule, no weight decay). Features are computed once, without
-augmentation, so the probe runs on a CPU in minutes; MMPretrain's GPU
-protocol (configs/pretrain/benchmarks/) adds RandomResizedCrop and LARS.
-DIR holds one folder per class (mmpretrain CustomDataset layout).
+Features are computed once, without augmentation, from the frozen encoder
+(loaded strictly: a checkpoint that does not fit the config's encoder is
+refused): the [CLS] token and the mean of the patch tokens after the final
+norm. On them:
+
+- sgd: MAE's probing head on [CLS] (standardisation with the training
+  statistics, a linear classifier, SGD with momentum 0.9, cosine schedule;
+  depends on --seed), kept for continuity with earlier results;
+- knn: weighted k-NN, k 20, T 0.07 (DINO), for [CLS] and mean;
+- logreg: L-BFGS logistic regression, L2 strength chosen on a fixed 10%
+  of the training set, for [CLS] and mean (famt_mm/probes.py).
+
+knn and logreg are deterministic: the same features give the same numbers.
+DIR holds one folder per class (mmpretrain CustomDataset layout); the two
+folders must hold the same class names. MMPretrain's GPU protocol
+(configs/pretrain/benchmarks/) adds RandomResizedCrop and LARS.
 """
 import argparse
 import json
 import math
+import os
+import os.path as osp
+import sys
 import time
 
 import torch
@@ -22,31 +34,35 @@ import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.dataset import default_collate
 from mmengine.registry import init_default_scope
-from mmengine.runner import load_checkpoint
 from mmpretrain.datasets import CustomDataset
 from mmpretrain.registry import MODELS
 from torch.utils.data import DataLoader
 
 import famt_mm  # noqa: F401
+from famt_mm.checkpoint import load_encoder
 from famt_mm.cues import run_capturing
 from famt_mm.fileio import save_json
+from famt_mm.probes import knn_accuracy, logistic_probe
+
+FEATURES = ('cls', 'mean')
 
 
 @torch.no_grad()
-def cls_features(model, loader):
-    """(N, C) [CLS] tokens after the final norm (on the CPU), and (N,)
-    labels."""
+def features(model, loader):
+    """{'cls': (N, C) [CLS] tokens, 'mean': (N, C) mean patch tokens}
+    after the final norm (on the CPU), and (N,) labels."""
     backbone = model.backbone
     final = backbone.ln1 if backbone.final_norm else backbone.layers[-1]
-    feats, labels = [], []
+    feats, labels = {k: [] for k in FEATURES}, []
     for batch in loader:
         data = model.data_preprocessor(batch, False)
         tokens = run_capturing(backbone, data['inputs'],
-                               outputs=dict(x=final))['x']
-        feats.append(tokens[:, 0].float().cpu())
+                               outputs=dict(x=final))['x'].float().cpu()
+        feats['cls'].append(tokens[:, 0])
+        feats['mean'].append(tokens[:, 1:].mean(1))
         labels.append(torch.tensor(
             [int(ds.gt_label) for ds in batch['data_samples']]))
-    return torch.cat(feats), torch.cat(labels)
+    return {k: torch.cat(v) for k, v in feats.items()}, torch.cat(labels)
 
 
 def train_linear(train_x, train_y, test_x, test_y, epochs, batch_size, lr,
@@ -77,14 +93,30 @@ def train_linear(train_x, train_y, test_x, test_y, epochs, batch_size, lr,
     return dict(train_top1=round(acc[0], 2), test_top1=round(acc[1], 2))
 
 
-def folder_loader(root, input_hw, batch_size, max_images=None):
+def folder_dataset(root, input_hw):
     pipeline = [
         dict(type='LoadImageFromFile'),
         dict(type='Resize', scale=(input_hw[1], input_hw[0]),
              interpolation='bicubic', backend='pillow'),
         dict(type='PackInputs')
     ]
-    dataset = CustomDataset(data_root=root, pipeline=pipeline)
+    return CustomDataset(data_root=root, pipeline=pipeline)
+
+
+def check_classes(train, test) -> None:
+    """Labels are folder indices: the splits must name the same classes
+    (then both sort them alike), or test labels would mean other classes.
+    """
+    a, b = (tuple(d.metainfo['classes']) for d in (train, test))
+    if a != b:
+        raise ValueError(
+            'the training and test folders hold different classes: only in '
+            f'training {sorted(set(a) - set(b))}, only in test '
+            f'{sorted(set(b) - set(a))}; a probe needs the same class '
+            'folders in both')
+
+
+def folder_loader(dataset, batch_size, max_images=None):
     if max_images and max_images < len(dataset):
         # spread over the class folders, which the file list keeps in order
         step = len(dataset) / max_images
@@ -92,6 +124,34 @@ def folder_loader(root, input_hw, batch_size, max_images=None):
             [int(i * step) for i in range(max_images)])
     return DataLoader(dataset, batch_size=batch_size, num_workers=2,
                       collate_fn=default_collate)
+
+
+def probe(args) -> dict:
+    """Every probe of ``args.checkpoint`` on the two folders."""
+    cfg = Config.fromfile(args.config)
+    init_default_scope('mmpretrain')
+    if cfg.get('data_preprocessor') is not None:
+        cfg.model.setdefault('data_preprocessor', cfg.data_preprocessor)
+    model = MODELS.build(cfg.model)
+    load_encoder(model, args.checkpoint)
+    model.to(args.device).eval()
+    patch = model.backbone.patch_embed.projection.stride[0]
+    input_hw = tuple(g * patch for g in model.patch_grid)
+    splits = [folder_dataset(folder, input_hw)
+              for folder in (args.train, args.test)]
+    check_classes(*splits)
+    (train_x, train_y), (test_x, test_y) = (features(
+        model, folder_loader(ds, 256, args.max_images)) for ds in splits)
+    result = train_linear(train_x['cls'], train_y, test_x['cls'], test_y,
+                          args.epochs, args.batch_size, args.lr, args.seed)
+    result.update(
+        knn={k: round(knn_accuracy(train_x[k], train_y, test_x[k], test_y),
+                      2) for k in FEATURES},
+        logreg={k: logistic_probe(train_x[k], train_y, test_x[k], test_y)
+                for k in FEATURES},
+        checkpoint=args.checkpoint, feature_dim=train_x['cls'].shape[1],
+        train_images=len(train_y), test_images=len(test_y))
+    return result
 
 
 def main():
@@ -110,25 +170,23 @@ def main():
                         help='N images of each folder, evenly spread')
     parser.add_argument('--out', help='write the result as JSON')
     args = parser.parse_args()
+    for name in ('epochs', 'batch_size', 'max_images'):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            parser.error(f'--{name.replace("_", "-")} must be >= 1, '
+                         f'got {value}')
+    if args.lr <= 0:
+        parser.error(f'--lr must be > 0, got {args.lr}')
+    if args.out and not os.access(
+            osp.dirname(osp.abspath(args.out)) or '.', os.W_OK):
+        parser.error(f'--out {args.out}: its folder is not writable')
 
     start = time.perf_counter()
-    cfg = Config.fromfile(args.config)
-    init_default_scope('mmpretrain')
-    if cfg.get('data_preprocessor') is not None:
-        cfg.model.setdefault('data_preprocessor', cfg.data_preprocessor)
-    model = MODELS.build(cfg.model)
-    load_checkpoint(model, args.checkpoint, map_location='cpu')
-    model.to(args.device).eval()
-    patch = model.backbone.patch_embed.projection.stride[0]
-    input_hw = tuple(g * patch for g in model.patch_grid)
-    train, test = (cls_features(
-        model, folder_loader(folder, input_hw, 256, args.max_images))
-                   for folder in (args.train, args.test))
-    result = train_linear(*train, *test, args.epochs, args.batch_size,
-                          args.lr, args.seed)
-    result.update(checkpoint=args.checkpoint, feature_dim=train[0].shape[1],
-                  train_images=len(train[0]), test_images=len(test[0]),
-                  seconds=round(time.perf_counter() - start, 1))
+    try:
+        result = probe(args)
+    except ValueError as e:
+        sys.exit(f'linear_probe: {e}')
+    result.update(seconds=round(time.perf_counter() - start, 1))
     print(json.dumps(result))
     if args.out:  # atomic: reproduce_cifar10.py reads it from threads
         save_json(args.out, result)

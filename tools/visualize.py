@@ -15,11 +15,11 @@ import torch
 from mmengine.config import Config, DictAction
 from mmengine.dataset import Compose, default_collate
 from mmengine.registry import init_default_scope
-from mmengine.runner import load_checkpoint
 from mmpretrain.registry import MODELS, TRANSFORMS
 from PIL import Image
 
 import famt_mm  # noqa: F401
+from famt_mm.checkpoint import load_encoder
 from famt_mm.refresh import refresh_transforms
 from famt_mm.visualization import render_batch
 
@@ -48,7 +48,10 @@ def main():
     model = MODELS.build(cfg.model)
     if not hasattr(model, 'mask_generator'):
         sys.exit(f'{args.config} is not a FAMT pretraining config')
-    load_checkpoint(model, args.checkpoint, map_location='cpu')
+    try:
+        load_encoder(model, args.checkpoint)
+    except ValueError as e:
+        sys.exit(f'visualize: {e}')
     hook = next((h for h in cfg.get('custom_hooks', [])
                  if h['type'] == 'FAMTHook'), {})
     mode = args.mode or hook.get('mode', 'famt')
