@@ -15,6 +15,7 @@ from mmpretrain.utils import get_ori_model
 
 from .checks import check_epochs, check_int, check_real
 from .masking import check_weight_values
+from .optim import uses_autocast
 from .refresh import (base_dataset, compute_weights, gather_weights, map_grid,
                       refresh_dataset, refresh_summary, shard_loader)
 from .transforms import find_weight_loader
@@ -269,7 +270,7 @@ class FAMTHook(Hook):
             self.batch_size or train_loader.batch_size,
             train_loader.num_workers
             if self.num_workers is None else self.num_workers)
-        amp = type(runner.optim_wrapper).__name__ == 'AmpOptimWrapper'
+        amp = uses_autocast(runner.optim_wrapper)
         shard, stats = compute_weights(
             get_ori_model(runner.model), loader, self.mode,
             self.frequency_source, self.cutoff, amp,

@@ -2,7 +2,8 @@
 
     python tools/benchmark.py CONFIG [CONFIG ...] [--cfg-options K=V ...]
         [--batch-size B] [--iters N] [--warmup W] [--device cpu|cuda]
-        [--amp] [--out FILE.json] [--mode step|epoch|data] [--data DIR]
+        [--amp | --compare-amp] [--out FILE.json] [--mode step|epoch|data]
+        [--data DIR]
 
 step (default): each config's model and optimiser are built as the Runner
     builds them; W warm-up and N timed training steps (data preprocessing,
@@ -18,7 +19,9 @@ step (default): each config's model and optimiser are built as the Runner
     FLOPs, a step counted as three forward passes),
     refresh_share_of_training the share of training time at the config's
     refresh interval. masking_over_step is the model's mask sampling
-    (weights -> mask) as a share of the step.
+    (weights -> mask) as a share of the step. --amp trains under autocast
+    (bfloat16 on a CPU, float16 on CUDA); --compare-amp benches every config
+    twice, without and with it, interleaved (rows CONFIG and CONFIG@amp).
 epoch: one real training epoch with the config's dataloader (point it at
     your data with --cfg-options), then one FAMTHook refresh; reports both
     times and what a refresh every `interval` epochs costs as a share of
@@ -70,7 +73,9 @@ def parse_args(argv=None):
     parser.add_argument('--device', choices=['cpu', 'cuda'],
                         default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--amp', action='store_true',
-                        help='mixed precision (CUDA)')
+                        help='mixed precision (bf16 on a CPU)')
+    parser.add_argument('--compare-amp', action='store_true',
+                        help='step mode: each config without and with AMP')
     parser.add_argument('--mode', choices=['step', 'epoch', 'data'],
                         default='step')
     parser.add_argument('--data', help='data mode: a folder of images')
@@ -88,8 +93,8 @@ def parse_args(argv=None):
     parser.add_argument('--memory-probe', action='store_true',
                         help=argparse.SUPPRESS)  # internal: one config alone
     args = parser.parse_args(argv)
-    if args.amp and args.device != 'cuda':
-        parser.error('--amp needs --device cuda')
+    if args.compare_amp and (args.amp or args.mode != 'step'):
+        parser.error('--compare-amp is a step-mode option, without --amp')
     return args
 
 
@@ -122,24 +127,27 @@ def refresh_interval(cfg) -> int:
 class Bench:
     """One config's model, optimiser and fixed batch."""
 
-    def __init__(self, path, args):
+    def __init__(self, path, args, amp=None):
+        amp = args.amp if amp is None else amp
         cfg = load_cfg(path, args)
         init_default_scope(cfg.get('default_scope', 'mmpretrain'))
         if cfg.get('data_preprocessor') is not None:
             cfg.model.setdefault('data_preprocessor', cfg.data_preprocessor)
-        self.name = osp.splitext(osp.basename(path))[0]
+        self.name = osp.splitext(osp.basename(path))[0] + (
+            '@amp' if amp and args.compare_amp else '')
         self.model = MODELS.build(cfg.model)
         self.model.init_weights()
         self.model.to(args.device).train()
         optim_cfg = cfg.optim_wrapper.copy()
-        optim_cfg.type = 'AmpOptimWrapper' if args.amp else 'OptimWrapper'
+        optim_cfg.type = ('OptimWrapper' if not amp else 'AmpOptimWrapper'
+                          if args.device == 'cuda' else 'BF16OptimWrapper')
         optim_cfg.pop('loss_scale', None)
         self.optim = build_optim_wrapper(self.model, optim_cfg)
         self.mode = famt_hook_cfg(cfg).get('mode', 'famt')
         self.model.set_mask_phase(
             'warmup' if self.mode == 'random' else 'famt')
         self.interval = refresh_interval(cfg)
-        self.amp = args.amp
+        self.amp = amp
         self.refresh_times = []
         self.mask_times = []
         batch = args.batch_size or cfg.train_dataloader.batch_size
@@ -251,7 +259,10 @@ def probe_in_subprocess(path, argv_rest, repeats=3) -> float:
 
 
 def step_mode(args, argv_rest) -> list:
-    benches = [Bench(p, args) for p in args.configs]
+    benches = [
+        Bench(p, args, amp) for p in args.configs
+        for amp in ((False, True) if args.compare_amp else (None, ))
+    ]
     flops = [b.forward_flops() for b in benches]
     for rep in range(args.warmup + args.iters):
         for bench in benches:
@@ -265,7 +276,8 @@ def step_mode(args, argv_rest) -> list:
                     bench.refresh_times.append(elapsed)
     memory = [
         probe_in_subprocess(p, argv_rest, args.memory_repeats)
-        if args.memory_repeats else None for p in args.configs
+        if args.memory_repeats and not args.compare_amp else None
+        for p in args.configs for _ in range(1 + args.compare_amp)
     ]
     first = statistics.median(benches[0].times)
     rows = []
