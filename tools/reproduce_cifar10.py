@@ -48,6 +48,7 @@ from typing import Optional
 
 from shared_data import unpack_shared
 
+from famt_mm.checkpoint import checkpoint_loads
 from famt_mm.fileio import save_atomic, save_json
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -122,7 +123,7 @@ def pretrain_config(args, mode, seed, work_dir) -> str:
                  convert_to_iter_based=True))
     # A checkpoint every epoch (only the latest kept): an interrupted run
     # resumes where it stopped.
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=1,
+    cfg.default_hooks.checkpoint = dict(type='SafeCheckpointHook', interval=1,
                                         max_keep_ckpts=1)
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=50)
     cfg.randomness = dict(seed=seed, diff_rank_seed=True)
@@ -139,16 +140,43 @@ def run(cmd, log, env=None):
                        cwd=ROOT, env=env)
 
 
+def run_settings(args) -> dict:
+    """What a run's numbers depend on, besides its mode and seed."""
+    return dict(preset=args.preset, data=osp.abspath(args.data),
+                epochs=args.epochs, batch_size=args.batch_size,
+                max_images=args.max_images, device=args.device)
+
+
+def check_settings(args, work_dir) -> None:
+    """Record the settings in a new run directory; refuse one that holds a
+    run made with others (its numbers would be reported as these)."""
+    path = osp.join(work_dir, 'settings.json')
+    now = run_settings(args)
+    if osp.isfile(path):
+        with open(path) as f:
+            then = json.load(f)
+        changed = [f'{k} {then.get(k)!r} -> {v!r}' for k, v in now.items()
+                   if then.get(k) != v]
+        if changed:
+            sys.exit(f'{work_dir} holds a run with other settings '
+                     f'({", ".join(changed)}); use another --work-dir')
+    else:
+        save_json(path, now)
+
+
 def one_run(args, mode, seed) -> None:
     """Pretrain (or resume) and probe one run, skipping what is done."""
     work_dir = osp.join(args.work_dir, f'{mode}_seed{seed}')
     probe_file = osp.join(work_dir, 'probe.json')
-    config = pretrain_config(args, mode, seed, work_dir)
+    os.makedirs(work_dir, exist_ok=True)
+    check_settings(args, work_dir)
+    config = osp.join(work_dir, 'pretrain_config.py')
     ckpt = osp.join(work_dir, f'epoch_{args.epochs}.pth')
     # --device cpu keeps a present GPU out of the run
     env = (dict(os.environ, CUDA_VISIBLE_DEVICES='')
            if args.device == 'cpu' else None)
-    if not osp.isfile(ckpt):
+    if not checkpoint_loads(ckpt):
+        config = pretrain_config(args, mode, seed, work_dir)
         run([sys.executable, 'tools/train.py', config, '--resume'],
             osp.join(work_dir, 'pretrain.log'), env)
     if not osp.isfile(probe_file):
@@ -248,8 +276,10 @@ def main():
     args = parser.parse_args()
     args.start = time.perf_counter()
     preset = PRESETS[args.preset]
-    args.epochs = args.epochs or preset['epochs']
-    args.parallel = args.parallel or preset['parallel']
+    if args.epochs is None:
+        args.epochs = preset['epochs']
+    if args.parallel is None:
+        args.parallel = preset['parallel']
     import torch
     args.device = args.device or ('cuda' if torch.cuda.is_available()
                                   else 'cpu')
@@ -262,7 +292,9 @@ def main():
                          f'got {value}')
     if args.workers is None and args.preset == 'gpu':
         args.workers = max(1, (os.cpu_count() or 2) // args.parallel - 1)
-    args.data = args.data or default_data()
+    # absolute: the runs start in the repository root
+    args.data = osp.abspath(args.data or default_data())
+    args.work_dir = osp.abspath(args.work_dir)
     for split in ('train', 'test'):
         if not osp.isdir(osp.join(args.data, split)):
             sys.exit(f'{args.data} has no {split}/ folder')
