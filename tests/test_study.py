@@ -1,0 +1,317 @@
+"""What the study stands on: checkpoints a kill cannot destroy, a data
+stream that resume cannot change, arms that see the same batches after a
+shared branch, deterministic probes, and the study tool end to end."""
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+
+from .conftest import ROOT, import_tool, shared_dataset, tiny_famt_mae_cfg
+from .test_tools import run
+
+# ----------------------------------------------------------- checkpoints
+KILL_AT_SECOND_SAVE = textwrap.dedent('''
+    import os, signal, sys
+    from mmengine.config import Config
+    from mmengine.fileio import LocalBackend
+    from mmengine.runner import Runner
+    import mmengine.runner.checkpoint as ckpt_module
+    import famt_mm
+    from famt_mm.checkpoint import AtomicLocalBackend
+    where, safe = sys.argv[2], sys.argv[3] == 'SafeCheckpointHook'
+    saves = []
+
+    def kill_at_second(original, half_file=None):
+        def wrapped(*args, **kwargs):
+            saves.append(1)
+            if len(saves) == 2:
+                if half_file:  # half the bytes on disk, then killed
+                    with open(half_file(*args), 'wb') as f:
+                        f.write(args[1][:len(args[1]) // 2])
+                os.kill(os.getpid(), signal.SIGKILL)
+            return original(*args, **kwargs)
+        return wrapped
+
+    if where == 'serialise':  # killed while torch.save builds the bytes
+        ckpt_module.torch.save = kill_at_second(ckpt_module.torch.save)
+    elif safe:  # killed while writing the temporary file
+        AtomicLocalBackend.put = kill_at_second(
+            AtomicLocalBackend.put, lambda self, obj, path:
+            f'{path}.{os.getpid()}.tmp')
+    else:  # killed while writing the checkpoint in place
+        LocalBackend.put = kill_at_second(
+            LocalBackend.put, lambda self, obj, path: path)
+    Runner.from_cfg(Config.fromfile(sys.argv[1])).train()
+''')
+
+
+@pytest.mark.parametrize('where', ['serialise', 'write'])
+@pytest.mark.parametrize('hook', ['CheckpointHook', 'SafeCheckpointHook'])
+def test_kill_during_checkpoint_save(tmp_path, photos_dir, hook, where):
+    """SIGKILL in the second save, while the checkpoint is serialised or
+    written: with SafeCheckpointHook the first checkpoint survives and the
+    run resumes to the end; MMEngine's hook (max_keep_ckpts=1) loses it."""
+    work = tmp_path / 'work'
+    cfg = tiny_famt_mae_cfg(work, photos_dir, epochs=3, warmup=1)
+    cfg.default_hooks.checkpoint = dict(type=hook, interval=1,
+                                        max_keep_ckpts=1)
+    config = str(tmp_path / 'cfg.py')
+    cfg.dump(config)
+    script = tmp_path / 'kill.py'
+    script.write_text(KILL_AT_SECOND_SAVE)
+    out = subprocess.run([sys.executable, str(script), config, where, hook],
+                         cwd=ROOT, capture_output=True, text=True,
+                         timeout=600)
+    assert out.returncode == -9, out.stderr[-2000:]
+    loads = import_tool('study').checkpoint_loads
+    if hook == 'CheckpointHook':  # the upstream behaviour this fixes
+        assert not loads(str(work / 'epoch_1.pth'))
+        return
+    assert loads(str(work / 'epoch_1.pth'))
+    assert not (work / 'epoch_2.pth').exists()
+    assert (work / 'last_checkpoint').read_text() == str(work / 'epoch_1.pth')
+    run([sys.executable, 'tools/train.py', config, '--resume'])
+    assert loads(str(work / 'epoch_3.pth'))
+    assert not list(work.glob('*.tmp'))  # the killed write's, tidied
+    assert sorted(p.name for p in work.glob('epoch_*.pth')) == ['epoch_3.pth']
+
+
+# ------------------------------------------------------ the data stream
+def batch_log_hook():
+    """A hook class that records every training batch's sample indices and
+    image bytes per epoch (registered once)."""
+    from mmengine.hooks import Hook
+    from mmpretrain.registry import HOOKS
+
+    class RecordBatches(Hook):
+        seen = []
+
+        def before_train_iter(self, runner, batch_idx, data_batch=None):
+            images = torch.stack(list(data_batch['inputs']))
+            idx = [s.sample_idx for s in data_batch['data_samples']]
+            digest = hashlib.sha1(images.numpy().tobytes()).hexdigest()
+            self.seen.append((runner.epoch, tuple(idx), digest))
+
+    if 'RecordBatches' not in HOOKS.module_dict:
+        HOOKS.register_module(module=RecordBatches)
+    return HOOKS.get('RecordBatches')
+
+
+class StopBefore:
+    """Raise at the start of an epoch (after the previous checkpoint)."""
+
+    def __init__(self, epoch):
+        from mmengine.hooks import Hook
+
+        class Stop(Hook):
+            priority = 'HIGHEST'
+
+            def before_train_epoch(hook, runner):
+                if runner.epoch == epoch:
+                    raise KeyboardInterrupt
+
+        self.hook = Stop()
+
+
+def seeded_cfg(work, data_root, mode='famt', epochs=2, warmup=1):
+    cfg = tiny_famt_mae_cfg(work, data_root, epochs=epochs, warmup=warmup,
+                            num_workers=1, mode=mode)
+    cfg.train_dataloader.persistent_workers = False
+    cfg.default_hooks.checkpoint = dict(type='SafeCheckpointHook',
+                                        interval=1)
+    cfg.custom_hooks = [dict(type='EpochSeedHook'), *cfg.custom_hooks,
+                        dict(type='RecordBatches')]
+    return cfg
+
+
+def train(cfg, resume=False, extra_hooks=()):
+    from mmengine.runner import Runner
+    cfg = cfg.copy()
+    cfg.resume = resume
+    runner = Runner.from_cfg(cfg)
+    for hook in extra_hooks:
+        runner.register_hook(hook)
+    recorder = batch_log_hook()
+    recorder.seen.clear()
+    try:
+        runner.train()
+    except KeyboardInterrupt:
+        pass
+    return list(recorder.seen)
+
+
+def test_interrupted_run_sees_the_uninterrupted_batches(tmp_path,
+                                                        photos_dir):
+    """Kill after epoch 1, resume: epoch 2 gets the same samples, crops and
+    flips as in a run that went through; and epochs differ."""
+    batch_log_hook()
+    through = train(seeded_cfg(tmp_path / 'a', photos_dir, epochs=3))
+    first = train(seeded_cfg(tmp_path / 'b', photos_dir, epochs=3),
+                  extra_hooks=[StopBefore(1).hook])
+    resumed = train(seeded_cfg(tmp_path / 'b', photos_dir, epochs=3),
+                    resume=True)
+    assert first == [b for b in through if b[0] == 0]
+    assert resumed == [b for b in through if b[0] >= 1]
+    by_epoch = [{b[1:] for b in through if b[0] == e} for e in range(3)]
+    assert by_epoch[0] != by_epoch[1] != by_epoch[2]
+
+
+def test_epoch_seed_hook_refuses_persistent_workers(tmp_path, photos_dir):
+    batch_log_hook()
+    cfg = seeded_cfg(tmp_path, photos_dir)
+    cfg.train_dataloader.persistent_workers = True
+    with pytest.raises(ValueError, match='persistent_workers=False'):
+        train(cfg)
+
+
+def test_arms_from_one_branch_see_identical_batches(tmp_path, photos_dir):
+    """Random masking to the branch epoch once; random and FAMT arms resume
+    from that checkpoint and see the same images, crops and flips."""
+    study = import_tool('study')
+    batch_log_hook()
+    branch = tmp_path / 'branch'
+    cfg = seeded_cfg(branch, photos_dir, mode='random', epochs=1)
+    train(cfg)
+    seen = {}
+    for arm in ('random', 'famt'):
+        work = tmp_path / arm
+        work.mkdir()
+        study.start_from_branch(str(branch / 'epoch_1.pth'), str(work))
+        assert os.path.samefile(work / 'epoch_1.pth', branch / 'epoch_1.pth')
+        seen[arm] = train(seeded_cfg(work, photos_dir, mode=arm, epochs=3),
+                          resume=True)
+    assert seen['random'] == seen['famt']
+    assert {b[0] for b in seen['famt']} == {1, 2}
+    # the arms differ in their masks: FAMT refreshed at the branch
+    assert (tmp_path / 'famt' / 'famt_weights' / 'epoch_1.npy').is_file()
+    assert not (tmp_path / 'random' / 'famt_weights' / 'epoch_1.npy').exists()
+
+
+# ----------------------------------------------------------- the probes
+def blobs(n, classes=4, dim=16, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    centres = torch.randn(classes, dim, generator=gen) * 2
+    y = torch.arange(n) % classes
+    return centres[y] + torch.randn(n, dim, generator=gen), y
+
+
+def test_probes_are_deterministic_bit_for_bit():
+    from famt_mm.probes import knn_accuracy, logistic_probe
+    train_x, train_y = blobs(400)
+    test_x, test_y = blobs(200, seed=1)
+    a = (knn_accuracy(train_x, train_y, test_x, test_y),
+         logistic_probe(train_x, train_y, test_x, test_y))
+    b = (knn_accuracy(train_x.clone(), train_y, test_x.clone(), test_y),
+         logistic_probe(train_x.clone(), train_y, test_x.clone(), test_y))
+    assert json.dumps(a) == json.dumps(b)
+
+
+def test_knn_matches_a_plain_loop():
+    from famt_mm.probes import knn_accuracy
+    train_x, train_y = blobs(60, dim=5)
+    test_x, test_y = blobs(30, dim=5, seed=3)
+    correct = 0
+    for x, y in zip(test_x, test_y):
+        sims = [float(torch.nn.functional.cosine_similarity(x, t, dim=0))
+                for t in train_x]
+        top = sorted(range(len(sims)), key=lambda i: -sims[i])[:20]
+        votes = [0.0] * 4
+        for i in top:
+            votes[int(train_y[i])] += float(torch.tensor(sims[i] / 0.07)
+                                            .exp())
+        correct += max(range(4), key=votes.__getitem__) == int(y)
+    assert knn_accuracy(train_x, train_y, test_x, test_y) == pytest.approx(
+        100 * correct / 30)
+
+
+def test_logistic_fit_matches_scipy():
+    """L-BFGS in torch reaches scipy's optimum of the same objective."""
+    import numpy as np
+    from scipy.optimize import minimize
+
+    from famt_mm.probes import fit_logistic
+    x, y = blobs(200, classes=3, dim=6)
+    x = x.double()
+    l2 = 0.01
+
+    def objective(theta):
+        w = torch.tensor(theta[:18].reshape(6, 3), requires_grad=True)
+        b = torch.tensor(theta[18:], requires_grad=True)
+        loss = torch.nn.functional.cross_entropy(x @ w + b, y) \
+            + 0.5 * l2 * w.pow(2).sum()
+        loss.backward()
+        grad = np.concatenate([w.grad.numpy().ravel(), b.grad.numpy()])
+        return float(loss.detach()), grad
+
+    ref = minimize(objective, np.zeros(21), jac=True, method='L-BFGS-B',
+                   options=dict(gtol=1e-10, maxiter=5000))
+    w, b = fit_logistic(x, y, l2, 3)
+    assert objective(np.concatenate([w.numpy().ravel(), b.numpy()]))[0] \
+        == pytest.approx(ref.fun, abs=1e-8)
+
+
+def test_l2_strength_is_chosen_on_training_data_only():
+    """The test split cannot change the chosen L2 strength."""
+    from famt_mm.probes import logistic_probe
+    train_x, train_y = blobs(300)
+    test_x, test_y = blobs(100, seed=1)
+    a = logistic_probe(train_x, train_y, test_x, test_y)
+    b = logistic_probe(train_x, train_y, test_x, test_y.flip(0))
+    assert a['l2'] == b['l2'] and a['heldout_by_l2'] == b['heldout_by_l2']
+
+
+# ------------------------------------------------------ the study tool
+def test_study_end_to_end(tmp_path):
+    """Two seeds of the branched study on 64 CIFAR-10 images: the branch is
+    trained once per seed and the arms resume from it; the summary has the
+    paired differences with their intervals; a rerun is a no-op, and other
+    settings in the same work dir are refused."""
+    data = shared_dataset('cifar10-jpeg')
+    work = tmp_path / 'study'
+    cmd = [sys.executable, 'tools/study.py', '--data', data, '--seeds', '0',
+           '1', '--arms', 'random', 'famt', '--branch-epoch', '1',
+           '--epochs', '1', '--interval', '1', '--batch-size', '32',
+           '--max-images', '64', '--work-dir', str(work), '--results',
+           str(tmp_path / 'committed.json')]
+    run(cmd, timeout=1200)
+    result = json.loads((work / 'results.json').read_text())
+    assert result['primary_metric'] == 'logreg_mean'
+    assert len(result['commit']) == 40
+    assert [(r['arm'], r['seed']) for r in result['runs']] == [
+        ('branch', 0), ('random', 0), ('famt', 0), ('branch', 1),
+        ('random', 1), ('famt', 1)]
+    diff = result['paired_differences']['famt']['logreg_mean']
+    by = {(r['arm'], r['seed']): r['logreg_mean'] for r in result['runs']}
+    expect = [by['famt', s] - by['random', s] for s in (0, 1)]
+    assert diff['diffs'] == [round(d, 2) for d in expect]
+    assert diff['ci95'][0] <= diff['mean'] <= diff['ci95'][1]
+    flops = result['flops']
+    famt, random = flops['famt'], flops['random']
+    assert famt['train_gflop_per_image'] < 0.7 * random[
+        'train_gflop_per_image']  # 10 of 64 patches in the encoder
+    assert famt['refreshes'] == 1 and random['refreshes'] == 0
+    assert famt['after_branch_gflop'] == pytest.approx(
+        famt['epoch_gflop'] + famt['refresh_gflop'], rel=1e-3)
+    for seed in (0, 1):
+        branch_runs = list((work / f'seed{seed}' / 'branch').glob('2*/'))
+        assert len(branch_runs) == 1  # trained once, shared by both arms
+        for arm in ('random', 'famt'):
+            log = next((work / f'seed{seed}' / arm).glob('*/*.log'))
+            assert 'resumed epoch: 1' in log.read_text()
+    run(cmd)  # everything finished: nothing is retrained or re-probed
+    assert len(list((work / 'seed0' / 'famt').glob('2*/'))) == 1
+    # a later session: a new work dir, the committed results of the first
+    later = tmp_path / 'later'
+    run(cmd[:cmd.index('--work-dir') + 1] + [str(later)] +
+        cmd[cmd.index('--results'):])
+    assert not (later / 'seed0').exists()
+    out = subprocess.run(cmd[:cmd.index('--epochs') + 1] + ['2'] +
+                         cmd[cmd.index('--epochs') + 2:], cwd=ROOT,
+                         capture_output=True, text=True)
+    assert out.returncode == 1
+    assert 'epochs: 1 -> 2' in out.stderr

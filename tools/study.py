@@ -1,0 +1,440 @@
+"""Branched, paired study: random vs AMT vs FAMT MAE, deterministic probes.
+
+    python tools/study.py [--data DIR] [--seeds 0 1 2]
+        [--arms random famt attention] [--branch-epoch 10] [--epochs 20]
+        [--interval 3] [--amp] [--batch-size 256] [--workers 1]
+        [--max-images N] [--device cpu|cuda] [--threads T]
+        [--work-dir work_dirs/study_cifar10]
+
+The authors' protocol (docs/results.md section 8): per seed, one
+random-masking MAE run to the branch epoch W, saved once; then every arm
+(random, AMT = 'attention', FAMT = 'famt') resumes from that same
+checkpoint for E more epochs, with the same data order, crops and flips
+(EpochSeedHook: a function of seed, epoch and rank, so an interrupted and
+resumed arm sees what an uninterrupted one sees). The arms differ only in
+their masks after the branch: random r .75; AMT / FAMT r .45, t .40 with a
+refresh at W and every --interval epochs. The recipe is the CPU-sized
+configs/pretrain/mae/*-mae_vit-mini-p4_1xb256-coslr-10e_cifar10-jpeg-32px.py
+(a 6-block ViT of ViT-Tiny width, patch 4 at 32 px) with one linear
+warm-up epoch and a cosine to epoch W + E.
+
+Every finished run is probed (tools/linear_probe.py: weighted k-NN and
+L-BFGS logistic regression on [CLS] and on the mean patch token, and the
+SGD probe), the branch too. After every run WORK_DIR/results.json and
+results.md hold every finished run, FLOPs (torch.utils.flop_counter, a
+training step counted as three forward passes), wall times, and for each
+arm the paired differences to random of the same seed with a 95% t
+interval. Jobs run in the order: branch, random, FAMT for every seed, then
+AMT for every seed.
+
+Resumable: a finished run (final checkpoint that loads, probe result) is
+skipped, an interrupted one resumes from its last epoch. The work dir
+records the study's settings and the git commit of the code that runs it,
+and refuses to continue under other settings or another commit: run the
+study from its own worktree (git worktree add ../famt-study COMMIT).
+"""
+import argparse
+import glob
+import json
+import math
+import os
+import os.path as osp
+import statistics
+import subprocess
+import sys
+import time
+from types import SimpleNamespace
+
+from reproduce_cifar10 import default_data, pretrain_seconds, spread_indices
+
+from famt_mm.checkpoint import checkpoint_loads
+from famt_mm.fileio import save_atomic, save_json
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+RECIPE = osp.join(ROOT, 'configs', 'pretrain', 'mae',
+                  '{}-mae_vit-mini-p4_1xb256-coslr-10e_cifar10-jpeg-32px.py')
+CONFIG_PREFIX = {'random': 'random', 'attention': 'amt', 'famt': 'famt'}
+ARMS = ('random', 'famt', 'attention')
+PRIMARY = ('logreg', 'mean')  # named in docs/results.md before the runs
+METRICS = (('logreg', 'mean'), ('logreg', 'cls'), ('knn', 'mean'),
+           ('knn', 'cls'), ('sgd', 'cls'))
+
+
+def git_commit() -> dict:
+    """The commit of the code that runs, and whether it has changes."""
+    def git(*args):
+        return subprocess.run(['git', *args], cwd=ROOT, capture_output=True,
+                              text=True).stdout.strip()
+    return dict(commit=git('rev-parse', 'HEAD'),
+                dirty=bool(git('status', '--porcelain', '--', 'famt_mm',
+                               'tools', 'configs')))
+
+
+def settings(args) -> dict:
+    """What the study's numbers depend on."""
+    return dict(data=osp.abspath(args.data), branch_epoch=args.branch_epoch,
+                epochs=args.epochs, interval=args.interval, amp=args.amp,
+                batch_size=args.batch_size, workers=args.workers,
+                max_images=args.max_images, device=args.device,
+                recipe=osp.relpath(RECIPE, ROOT).format('{arm}'))
+
+
+def check_study(args) -> dict:
+    """Record the settings and commit on the first start; refuse a
+    continuation (this work dir, or the --results file of earlier
+    sessions) that differs in either."""
+    path = osp.join(args.work_dir, 'study.json')
+    now = dict(settings=settings(args), **git_commit())
+    for earlier in (path, args.results):
+        if earlier and osp.isfile(earlier):
+            with open(earlier) as f:
+                check_same_study(json.load(f), now, earlier)
+    if not osp.isfile(path):
+        if now['dirty']:
+            print('[study] warning: famt_mm/, tools/ or configs/ have '
+                  'uncommitted changes: the recorded commit is not all of '
+                  'the code that runs', flush=True)
+        save_json(path, now)
+    return now
+
+
+def check_same_study(then: dict, now: dict, where: str) -> None:
+    changed = [f'{k}: {then["settings"].get(k)!r} -> {v!r}'
+               for k, v in now['settings'].items()
+               if then['settings'].get(k) != v]
+    if changed:
+        sys.exit(f'study: {where} holds a study with other settings '
+                 f'({"; ".join(changed)}); use another --work-dir / '
+                 '--results')
+    if now['commit'] != then['commit']:
+        sys.exit(f'study: {where} was made at commit {then["commit"]}; '
+                 f'this code is {now["commit"]}. Continue it from a worktree '
+                 'of that commit: git worktree add ../famt-study '
+                 f'{then["commit"]}')
+
+
+def run_config(args, arm: str, seed: int, work_dir: str) -> str:
+    """The arm's recipe made a branch run (arm None: random masking to
+    epoch W) or an arm (W + E epochs); dumped next to its outputs."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(RECIPE.format(CONFIG_PREFIX[arm or 'random']))
+    pipeline = cfg.train_dataloader.dataset.pipeline
+    dataset = dict(type='CustomDataset',
+                   data_root=osp.join(args.data, 'train'), with_label=False,
+                   pipeline=pipeline)
+    if args.max_images:
+        dataset['indices'] = spread_indices(
+            osp.join(args.data, 'train'), args.max_images)
+    cfg.train_dataloader.update(
+        dataset=dataset, batch_size=args.batch_size,
+        num_workers=args.workers, persistent_workers=False)
+    total = args.branch_epoch + args.epochs
+    # the same schedule for the branch and every arm: the branch is the
+    # first W epochs of each arm
+    cfg.param_scheduler = [
+        dict(type='LinearLR', start_factor=1e-4, by_epoch=True, begin=0,
+             end=1, convert_to_iter_based=True),
+        dict(type='CosineAnnealingLR', T_max=total - 1, by_epoch=True,
+             begin=1, end=total, convert_to_iter_based=True)
+    ]
+    cfg.train_cfg.max_epochs = args.branch_epoch if arm is None else total
+    cfg.custom_hooks = [
+        dict(type='EpochSeedHook'),
+        dict(type='FAMTHook', mode=arm or 'random',
+             warmup_epochs=args.branch_epoch, interval=args.interval,
+             log_panels=0)
+    ]
+    if args.amp:  # bfloat16 autocast (MMEngine's AMP needs a GPU)
+        cfg.optim_wrapper.type = 'BF16OptimWrapper'
+        cfg.optim_wrapper.pop('loss_scale', None)
+    cfg.default_hooks.checkpoint = dict(type='SafeCheckpointHook',
+                                        interval=1, max_keep_ckpts=1)
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=20)
+    cfg.randomness = dict(seed=seed, diff_rank_seed=True)
+    cfg.work_dir = work_dir
+    path = osp.join(work_dir, 'pretrain_config.py')
+    os.makedirs(work_dir, exist_ok=True)
+    cfg.dump(path)
+    return path
+
+
+def run(cmd, log, env):
+    with open(log, 'a') as f:
+        subprocess.run(cmd, check=True, stdout=f, stderr=subprocess.STDOUT,
+                       cwd=ROOT, env=env)
+
+
+def start_from_branch(branch_ckpt: str, work_dir: str) -> None:
+    """Give an arm the branch checkpoint as its last one (a hard link:
+    shared, not recomputed or copied), unless it has started already."""
+    last = osp.join(work_dir, 'last_checkpoint')
+    if osp.isfile(last):
+        return
+    target = osp.join(work_dir, osp.basename(branch_ckpt))
+    if not osp.isfile(target):
+        try:
+            os.link(branch_ckpt, target)
+        except OSError:  # another file system: a copy
+            import shutil
+            shutil.copyfile(branch_ckpt, target)
+    text = target.encode()
+    save_atomic(last, lambda f: f.write(text))
+
+
+def run_dir(args, arm, seed) -> str:
+    return osp.join(args.work_dir, f'seed{seed}', arm or 'branch')
+
+
+def pretrain(args, arm, seed, env) -> tuple:
+    """Train (or resume) one run to its end unless its final checkpoint
+    loads (arm None: the branch; an arm first gets the branch, trained
+    here if its checkpoint is missing). Returns (config, checkpoint)."""
+    work_dir = run_dir(args, arm, seed)
+    epochs = args.branch_epoch + (0 if arm is None else args.epochs)
+    ckpt = osp.join(work_dir, f'epoch_{epochs}.pth')
+    config = osp.join(work_dir, 'pretrain_config.py')
+    if checkpoint_loads(ckpt):
+        return config, ckpt
+    if arm is not None:
+        branch = pretrain(args, None, seed, env)[1]
+    config = run_config(args, arm, seed, work_dir)
+    if arm is not None:
+        start_from_branch(branch, work_dir)
+    print(f'[study] seed {seed}: {arm or "branch"} pretraining', flush=True)
+    run([sys.executable, 'tools/train.py', config, '--resume'],
+        osp.join(work_dir, 'pretrain.log'), env)
+    if not checkpoint_loads(ckpt):
+        sys.exit(f'study: {ckpt} missing or unreadable after training; see '
+                 f'{work_dir}/pretrain.log')
+    return config, ckpt
+
+
+def one_run(args, arm, seed) -> dict:
+    """Pretrain (or resume) and probe one run (arm None: the branch)."""
+    work_dir = run_dir(args, arm, seed)
+    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads),
+               PYTHONPATH=ROOT)
+    if args.device == 'cpu':
+        env['CUDA_VISIBLE_DEVICES'] = ''
+    config, ckpt = pretrain(args, arm, seed, env)
+    probe_file = osp.join(work_dir, 'probe.json')
+    if not osp.isfile(probe_file):
+        print(f'[study] seed {seed}: {arm or "branch"} probes', flush=True)
+        run([sys.executable, 'tools/linear_probe.py', config, ckpt,
+             '--train', osp.join(args.data, 'train'), '--test',
+             osp.join(args.data, 'test'), '--seed', str(seed), '--device',
+             args.device, '--out', probe_file] +
+            (['--max-images', str(args.max_images)]
+             if args.max_images else []),
+            osp.join(work_dir, 'probe.log'), env)
+    epochs = args.branch_epoch + (0 if arm is None else args.epochs)
+    return row(args, arm or 'branch', seed, work_dir, epochs)
+
+
+def iteration_seconds(work_dir) -> float:
+    """Median seconds per training iteration in the MMEngine logs (robust
+    to pauses and to the refreshes, unlike the wall time)."""
+    times = []
+    for log in glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')):
+        with open(log) as f:
+            times += [json.loads(line)['time'] for line in f
+                      if '"time"' in line]
+    return round(statistics.median(times), 4) if times else None
+
+
+def row(args, name, seed, work_dir, epochs) -> dict:
+    with open(osp.join(work_dir, 'probe.json')) as f:
+        probe = json.load(f)
+    top1 = dict(logreg=lambda feat: probe['logreg'][feat]['test_top1'],
+                knn=lambda feat: probe['knn'][feat],
+                sgd=lambda feat: probe['test_top1'])  # [CLS] only
+    metrics = {f'{p}_{feat}': top1[p](feat) for p, feat in METRICS}
+    return dict(arm=name, seed=seed, epochs=epochs,
+                branch_epoch=args.branch_epoch,
+                pretrain_seconds=pretrain_seconds(work_dir),
+                iteration_seconds=iteration_seconds(work_dir),
+                probe_seconds=probe['seconds'],
+                logreg_l2={k: probe['logreg'][k]['l2']
+                           for k in ('cls', 'mean')},
+                **metrics)
+
+
+def flops(args) -> dict:
+    """Forward FLOPs per image of each arm's training step after the
+    branch and of a refresh (tools/benchmark.py's counter), and the
+    FLOPs of each arm after the branch (a step = three forward passes)."""
+    import torch
+    from benchmark import Bench
+    torch.set_num_threads(args.threads)
+    out = {}
+    num_images = args.max_images or sum(
+        1 for _ in glob.iglob(osp.join(args.data, 'train', '*', '*')))
+    bench_args = SimpleNamespace(cfg_options={}, device=args.device,
+                                 amp=False, compare_amp=False, batch_size=4)
+    for arm in args.arms:
+        bench = Bench(RECIPE.format(CONFIG_PREFIX[arm]), bench_args)
+        step = 3 * bench.forward_flops() / bench.batch
+        refresh = (bench.refresh_flops() / bench.batch * num_images
+                   if arm != 'random' else 0)
+        refreshes = 0 if arm == 'random' else len(
+            range(args.branch_epoch, args.branch_epoch + args.epochs,
+                  args.interval))
+        epoch = step * num_images
+        out[arm] = dict(train_gflop_per_image=step / 1e9,
+                        epoch_gflop=epoch / 1e9,
+                        refresh_gflop=refresh / 1e9, refreshes=refreshes,
+                        after_branch_gflop=(args.epochs * epoch +
+                                            refreshes * refresh) / 1e9)
+    if 'random' in out:
+        budget = out['random']['after_branch_gflop']
+        for arm, f in out.items():
+            f['ratio_to_random'] = f['after_branch_gflop'] / budget
+            if arm != 'random':
+                # epochs the arm gets with random's compute, a refresh
+                # every --interval epochs included
+                block = args.interval * f['epoch_gflop'] + f['refresh_gflop']
+                f['equal_compute_epochs'] = math.floor(
+                    budget / block * args.interval)
+    return {arm: {k: round(v, 4) if isinstance(v, float) else v
+                  for k, v in f.items()} for arm, f in out.items()}
+
+
+def t_quantile(df: int) -> float:
+    from scipy.stats import t
+    return float(t.ppf(0.975, df))
+
+
+def paired(rows, arm, metric) -> dict:
+    """Mean paired difference arm - random over seeds, 95% t interval."""
+    by_seed = {r['seed']: r[metric] for r in rows if r['arm'] == 'random'}
+    diffs = [r[metric] - by_seed[r['seed']] for r in rows
+             if r['arm'] == arm and r['seed'] in by_seed]
+    out = dict(n=len(diffs), diffs=[round(d, 2) for d in diffs])
+    if diffs:
+        out['mean'] = round(statistics.mean(diffs), 2)
+    if len(diffs) >= 2:
+        half = t_quantile(len(diffs) - 1) * statistics.stdev(diffs) / \
+            math.sqrt(len(diffs))
+        low, high = out['mean'] - half, out['mean'] + half
+        out.update(ci95=[round(low, 2), round(high, 2)],
+                   reading='gain' if low > 0 else
+                   'loss' if high < 0 else 'no difference shown')
+    return out
+
+
+def summary(args, study, rows, flop_table) -> dict:
+    metrics = [f'{p}_{f}' for p, f in METRICS]
+    arms = {}
+    for arm in ('branch', *args.arms):
+        mine = [r for r in rows if r['arm'] == arm]
+        if not mine:
+            continue
+        arms[arm] = {m: dict(mean=round(statistics.mean(r[m] for r in mine),
+                                        2),
+                             sd=round(statistics.stdev(r[m] for r in mine), 2)
+                             if len(mine) > 1 else None, n=len(mine))
+                     for m in metrics}
+    differences = {arm: {m: paired(rows, arm, m) for m in metrics}
+                   for arm in args.arms if arm != 'random'}
+    return dict(primary_metric='_'.join(PRIMARY), **study,
+                command='python tools/study.py ' + ' '.join(sys.argv[1:]),
+                flops=flop_table, runs=rows, arms=arms,
+                paired_differences=differences)
+
+
+def write_results(args, result) -> None:
+    save_json(osp.join(args.work_dir, 'results.json'), result)
+    if args.results:
+        save_json(args.results, result)
+    metrics = [f'{p}_{f}' for p, f in METRICS]
+    lines = ['| arm | seed | epochs | ' + ' | '.join(metrics) +
+             ' | s/iter |', '|---' * (len(metrics) + 4) + '|']
+    for r in result['runs']:
+        lines.append(f'| {r["arm"]} | {r["seed"]} | {r["epochs"]} | ' +
+                     ' | '.join(f'{r[m]:.2f}' for m in metrics) +
+                     f' | {r["iteration_seconds"]} |')
+    lines += ['', '| arm - random | ' + ' | '.join(metrics) + ' |',
+              '|---' * (len(metrics) + 1) + '|']
+    for arm, diff in result['paired_differences'].items():
+        cells = []
+        for m in metrics:
+            d = diff[m]
+            cells.append('-' if not d['n'] else
+                         f'{d["mean"]:+.2f} [{d["ci95"][0]:+.2f}, '
+                         f'{d["ci95"][1]:+.2f}] (n={d["n"]})'
+                         if 'ci95' in d else f'{d["mean"]:+.2f} (n=1)')
+        lines.append(f'| {arm} | ' + ' | '.join(cells) + ' |')
+    text = ('\n'.join(lines) + '\n').encode()
+    save_atomic(osp.join(args.work_dir, 'results.md'), lambda f: f.write(text))
+    print('\n'.join(lines), flush=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--data', help='folder with train/ and test/ '
+                        'class folders (default: the shared CIFAR-10 copy)')
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+    parser.add_argument('--arms', nargs='+', default=list(ARMS),
+                        choices=ARMS)
+    parser.add_argument('--branch-epoch', type=int, default=10)
+    parser.add_argument('--epochs', type=int, default=20,
+                        help='epochs of every arm after the branch')
+    parser.add_argument('--interval', type=int, default=3,
+                        help='epochs between refreshes (AMT, FAMT)')
+    parser.add_argument('--amp', action='store_true',
+                        help='bf16 autocast (CPU) / AMP (CUDA)')
+    parser.add_argument('--batch-size', type=int, default=256)
+    parser.add_argument('--workers', type=int, default=1)
+    parser.add_argument('--max-images', type=int,
+                        help='N training and probe images (smoke runs)')
+    parser.add_argument('--device', choices=['cpu', 'cuda'], default='cpu')
+    parser.add_argument('--threads', type=int, default=2,
+                        help='torch threads of each training process')
+    parser.add_argument('--work-dir', default='work_dirs/study_cifar10')
+    parser.add_argument('--results', help='a results.json of the same study '
+                        '(settings and commit) that earlier sessions wrote: '
+                        'its runs count as finished, and it is updated after '
+                        'every run (e.g. docs/benchmarks/study_cifar10.json)')
+    args = parser.parse_args()
+    for name in ('branch_epoch', 'epochs', 'interval', 'batch_size',
+                 'workers', 'max_images', 'threads'):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            parser.error(f'--{name.replace("_", "-")} must be >= 1, '
+                         f'got {value}')
+    if 'random' not in args.arms:
+        parser.error('--arms must include random: the others are '
+                     'compared with it')
+    args.data = osp.abspath(args.data or default_data())
+    args.work_dir = osp.abspath(args.work_dir)
+    if args.results:
+        args.results = osp.abspath(args.results)
+    for split in ('train', 'test'):
+        if not osp.isdir(osp.join(args.data, split)):
+            parser.error(f'--data {args.data} has no {split}/ folder')
+    study = check_study(args)
+    flop_table = flops(args)
+    order = [job for s in args.seeds for job in
+             [(None, s)] + [(a, s) for a in ('random', 'famt')
+                            if a in args.arms]]
+    order += [(a, s) for a in args.arms if a not in ('random', 'famt')
+              for s in args.seeds]
+    rows = []
+    if args.results and osp.isfile(args.results):
+        with open(args.results) as f:
+            rows = json.load(f)['runs']
+    start = time.time()
+    for arm, seed in order:
+        if any((r['arm'], r['seed']) == (arm or 'branch', seed)
+               for r in rows):
+            continue  # finished in an earlier session
+        rows.append(one_run(args, arm, seed))
+        rows.sort(key=lambda r: (r['seed'], ('branch', *ARMS).index(
+            r['arm'])))
+        result = summary(args, study, rows, flop_table)
+        result['wall_seconds_this_start'] = round(time.time() - start)
+        write_results(args, result)
+
+
+if __name__ == '__main__':
+    main()
