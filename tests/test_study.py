@@ -276,7 +276,8 @@ def test_study_end_to_end(tmp_path):
     cmd = [sys.executable, 'tools/study.py', '--data', data, '--seeds', '0',
            '1', '--arms', 'random', 'famt', '--branch-epoch', '1',
            '--epochs', '1', '--interval', '1', '--batch-size', '32',
-           '--max-images', '64', '--work-dir', str(work), '--results',
+           '--max-images', '64', '--parallel', '2', '--work-dir',
+           str(work), '--results',
            str(tmp_path / 'committed.json')]
     run(cmd, timeout=1200)
     result = json.loads((work / 'results.json').read_text())

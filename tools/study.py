@@ -3,8 +3,8 @@
     python tools/study.py [--data DIR] [--seeds 0 1 2]
         [--arms random famt attention] [--branch-epoch 10] [--epochs 20]
         [--interval 3] [--amp] [--batch-size 256] [--workers 1]
-        [--max-images N] [--device cpu|cuda] [--threads T]
-        [--work-dir work_dirs/study_cifar10]
+        [--max-images N] [--device cpu|cuda] [--threads T] [--parallel P]
+        [--work-dir work_dirs/study_cifar10] [--results FILE.json]
 
 The authors' protocol (docs/results.md section 8): per seed, one
 random-masking MAE run to the branch epoch W, saved once; then every arm
@@ -42,7 +42,9 @@ import os.path as osp
 import statistics
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
 from reproduce_cifar10 import default_data, pretrain_seconds, spread_indices
@@ -185,24 +187,40 @@ def run_dir(args, arm, seed) -> str:
     return osp.join(args.work_dir, f'seed{seed}', arm or 'branch')
 
 
-def pretrain(args, arm, seed, env) -> tuple:
+def run_env(args, arm) -> dict:
+    """The branch gets every thread; arms running --parallel share them."""
+    threads = args.threads if arm is None else max(
+        1, args.threads // args.parallel)
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), PYTHONPATH=ROOT)
+    if args.device == 'cpu':
+        env['CUDA_VISIBLE_DEVICES'] = ''
+    return env
+
+
+def pretrain(args, arm, seed) -> tuple:
     """Train (or resume) one run to its end unless its final checkpoint
     loads (arm None: the branch; an arm first gets the branch, trained
     here if its checkpoint is missing). Returns (config, checkpoint)."""
+    if arm is None:  # once per seed, however many arms wait for it
+        with args.branch_locks[seed]:
+            return train_run(args, arm, seed)
+    branch = pretrain(args, None, seed)[1]
+    return train_run(args, arm, seed, branch)
+
+
+def train_run(args, arm, seed, branch=None) -> tuple:
     work_dir = run_dir(args, arm, seed)
     epochs = args.branch_epoch + (0 if arm is None else args.epochs)
     ckpt = osp.join(work_dir, f'epoch_{epochs}.pth')
     config = osp.join(work_dir, 'pretrain_config.py')
     if checkpoint_loads(ckpt):
         return config, ckpt
-    if arm is not None:
-        branch = pretrain(args, None, seed, env)[1]
     config = run_config(args, arm, seed, work_dir)
     if arm is not None:
         start_from_branch(branch, work_dir)
     print(f'[study] seed {seed}: {arm or "branch"} pretraining', flush=True)
     run([sys.executable, 'tools/train.py', config, '--resume'],
-        osp.join(work_dir, 'pretrain.log'), env)
+        osp.join(work_dir, 'pretrain.log'), run_env(args, arm))
     if not checkpoint_loads(ckpt):
         sys.exit(f'study: {ckpt} missing or unreadable after training; see '
                  f'{work_dir}/pretrain.log')
@@ -212,11 +230,7 @@ def pretrain(args, arm, seed, env) -> tuple:
 def one_run(args, arm, seed) -> dict:
     """Pretrain (or resume) and probe one run (arm None: the branch)."""
     work_dir = run_dir(args, arm, seed)
-    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads),
-               PYTHONPATH=ROOT)
-    if args.device == 'cpu':
-        env['CUDA_VISIBLE_DEVICES'] = ''
-    config, ckpt = pretrain(args, arm, seed, env)
+    config, ckpt = pretrain(args, arm, seed)
     probe_file = osp.join(work_dir, 'probe.json')
     if not osp.isfile(probe_file):
         print(f'[study] seed {seed}: {arm or "branch"} probes', flush=True)
@@ -226,7 +240,7 @@ def one_run(args, arm, seed) -> dict:
              args.device, '--out', probe_file] +
             (['--max-images', str(args.max_images)]
              if args.max_images else []),
-            osp.join(work_dir, 'probe.log'), env)
+            osp.join(work_dir, 'probe.log'), run_env(args, arm))
     epochs = args.branch_epoch + (0 if arm is None else args.epochs)
     return row(args, arm or 'branch', seed, work_dir, epochs)
 
@@ -389,7 +403,10 @@ def main():
                         help='N training and probe images (smoke runs)')
     parser.add_argument('--device', choices=['cpu', 'cuda'], default='cpu')
     parser.add_argument('--threads', type=int, default=2,
-                        help='torch threads of each training process')
+                        help='torch threads in all (the branch gets them '
+                        'all, --parallel arms share them)')
+    parser.add_argument('--parallel', type=int, default=1,
+                        help='arms trained at a time (after their branch)')
     parser.add_argument('--work-dir', default='work_dirs/study_cifar10')
     parser.add_argument('--results', help='a results.json of the same study '
                         '(settings and commit) that earlier sessions wrote: '
@@ -397,7 +414,7 @@ def main():
                         'every run (e.g. docs/benchmarks/study_cifar10.json)')
     args = parser.parse_args()
     for name in ('branch_epoch', 'epochs', 'interval', 'batch_size',
-                 'workers', 'max_images', 'threads'):
+                 'workers', 'max_images', 'threads', 'parallel'):
         value = getattr(args, name)
         if value is not None and value < 1:
             parser.error(f'--{name.replace("_", "-")} must be >= 1, '
@@ -423,17 +440,24 @@ def main():
     if args.results and osp.isfile(args.results):
         with open(args.results) as f:
             rows = json.load(f)['runs']
-    start = time.time()
-    for arm, seed in order:
-        if any((r['arm'], r['seed']) == (arm or 'branch', seed)
-               for r in rows):
-            continue  # finished in an earlier session
-        rows.append(one_run(args, arm, seed))
-        rows.sort(key=lambda r: (r['seed'], ('branch', *ARMS).index(
-            r['arm'])))
-        result = summary(args, study, rows, flop_table)
-        result['wall_seconds_this_start'] = round(time.time() - start)
-        write_results(args, result)
+    done = {(r['arm'], r['seed']) for r in rows}  # in earlier sessions
+    jobs = [(a, s) for a, s in order if (a or 'branch', s) not in done]
+    args.branch_locks = {s: threading.Lock() for s in args.seeds}
+    lock, start = threading.Lock(), time.time()
+
+    def run_job(arm_seed):
+        finished = one_run(args, *arm_seed)
+        with lock:
+            rows.append(finished)
+            rows.sort(key=lambda r: (r['seed'], ('branch', *ARMS).index(
+                r['arm'])))
+            result = summary(args, study, rows, flop_table)
+            result['wall_seconds_this_start'] = round(time.time() - start)
+            write_results(args, result)
+
+    # a failed job stops the study (list() re-raises its exception)
+    with ThreadPoolExecutor(args.parallel) as pool:
+        list(pool.map(run_job, jobs))
 
 
 if __name__ == '__main__':
