@@ -20,9 +20,9 @@ from .refresh import (base_dataset, compute_weights, gather_weights, map_grid,
                       refresh_dataset, refresh_summary, shard_loader)
 from .transforms import find_weight_loader
 from .visualization import render_batch
-from .weight_files import (WEIGHTS_SUBDIR, data_fingerprint, remove_weights,
-                           save_weights, tidy_directory, unusable_reason,
-                           weights_path)
+from .weight_files import (WEIGHTS_SUBDIR, data_fingerprint, record_path,
+                           remove_weights, save_weights, set_aside,
+                           tidy_directory, unusable_reason, weights_path)
 from .weights import FREQUENCY_SOURCES, FUSION_MODES
 
 # 'random' never refreshes: the warm-up's random masking throughout, i.e.
@@ -216,11 +216,18 @@ class FAMTHook(Hook):
         path = weights_path(self.directory, epoch)
         problem = unusable_reason(path, self.num_images, self.grid,
                                   self.fingerprint,
-                                  [self._checkpoint_state or {}])
+                                  [self._checkpoint_state or {}],
+                                  self.cue_settings())
         if problem:
+            kept = ''
+            if osp.isfile(path) and is_main_process():
+                # not overwritten: going back to the old data or settings
+                # must find the old weights
+                kept = (' (the old file is kept in ' + set_aside(
+                    self.directory, [path, record_path(path)]) + ')')
             runner.logger.warning(
                 f'FAMT: {problem}, so the resumed run cannot reuse its '
-                'weights; recomputing them with the resumed model now')
+                f'weights; recomputing them with the resumed model now{kept}')
             self.refresh(runner, epoch)
             return
         self._publish(epoch)
@@ -255,6 +262,11 @@ class FAMTHook(Hook):
         self._checkpoint_state = checkpoint.get('famt')
 
     # ------------------------------------------------------------ refresh
+    def cue_settings(self) -> dict:
+        """What the weights depend on besides the data and the model."""
+        return dict(mode=self.mode, frequency_source=self.frequency_source,
+                    cutoff=self.cutoff)
+
     def refresh_dataset(self):
         """The training set (shallow copy) with the refresh pipeline."""
         return refresh_dataset(self.dataset, self.input_hw,
@@ -281,8 +293,9 @@ class FAMTHook(Hook):
             torch.from_numpy(weights),
             f'the refresh before epoch {epoch} (did training diverge?)')
 
-        record = dict(data_fingerprint=self.fingerprint, mode=self.mode,
-                      num_images=self.num_images, grid=list(self.grid))
+        record = dict(data_fingerprint=self.fingerprint,
+                      num_images=self.num_images, grid=list(self.grid),
+                      **self.cue_settings())
         if is_main_process():
             save_weights(path, weights, record)
         barrier()

@@ -36,25 +36,35 @@ def read_record(path: str) -> dict:
     """The record of the weight file ``path``, or {} if there is none."""
     try:
         with open(record_path(path)) as f:
-            return json.load(f)
+            record = json.load(f)
     except (OSError, ValueError):
         return {}
+    return record if isinstance(record, dict) else {}
 
 
 def data_fingerprint(dataset) -> str:
-    """A short hash of the data set's ordered samples (image paths, or the
-    images where there are no paths): weights are per sample index, so a
-    weight file only fits the data it was computed for."""
+    """A short hash of the data set's ordered samples: each image's path
+    with its file size and modification time (or the image itself where
+    there is no path). Weights are per sample index, so a weight file only
+    fits the data it was computed for. Covered: images added, removed,
+    renamed, reordered, or rewritten (size or mtime changes); not covered:
+    a content change that keeps both size and mtime."""
     digest = hashlib.sha256()
     data_bytes = getattr(dataset, 'data_bytes', None)
     if isinstance(data_bytes, np.ndarray):  # BaseDataset's serialized list
         digest.update(memoryview(np.ascontiguousarray(data_bytes)))
-    else:
-        for idx in range(len(dataset)):
-            info = dataset.get_data_info(idx)
-            item = info.get('img_path', info.get('img', idx))
-            digest.update(item.tobytes() if isinstance(item, np.ndarray) else
-                          str(item).encode())
+    for idx in range(len(dataset)):
+        info = dataset.get_data_info(idx)
+        item = info.get('img_path', info.get('img', idx))
+        if isinstance(item, np.ndarray):
+            digest.update(item.tobytes())
+            continue
+        digest.update(str(item).encode())
+        try:
+            stat = os.stat(item)
+            digest.update(f'{stat.st_size}:{stat.st_mtime_ns}'.encode())
+        except (OSError, TypeError, ValueError):  # not a local file
+            pass
     return digest.hexdigest()[:16]
 
 
@@ -84,26 +94,30 @@ def save_weights(path: str, weights: np.ndarray, record: dict) -> None:
 
 
 def unusable_reason(path: str, num_images: int, grid, fingerprint: str,
-                    records: Iterable[dict] = ()) -> Optional[str]:
+                    records: Iterable[dict] = (),
+                    settings: Optional[dict] = None) -> Optional[str]:
     """Why the weight file ``path`` cannot be reused for this data set, or
-    None: missing, unreadable, wrong shape or values, or computed for other
+    None: missing, unreadable, wrong shape or values, computed for other
     data (its record's, or one of ``records``', data fingerprint differs
-    from ``fingerprint``)."""
+    from ``fingerprint``), or with other ``settings`` (the cue settings
+    the weights depend on, as its record holds them)."""
     if not osp.isfile(path):
         return f'{path} is missing'
-    recorded = {
-        r.get('data_fingerprint')
-        for r in (*records, read_record(path))
-    }
-    recorded.discard(None)
-    if recorded - {fingerprint}:
+    record = read_record(path)
+    recorded = {r.get('data_fingerprint') for r in (*records, record)}
+    other = sorted(recorded - {fingerprint, None})
+    if other:
         return (f'{path} was computed for another data set (data '
-                f'fingerprint {sorted(recorded)[0]}, this one is '
-                f'{fingerprint}: images changed, were added, removed or '
-                'reordered)')
+                f'fingerprint {other[0]}, this one is {fingerprint}: images '
+                'changed, were added, removed, renamed or reordered)')
+    changed = [f'{k} {record.get(k, "not recorded")!r} -> {v!r}'
+               for k, v in (settings or {}).items() if record.get(k) != v]
+    if changed:
+        return (f'{path} was computed with other settings '
+                f'({", ".join(changed)})')
     try:
         load_weights(path, num_images, grid)
-    except (OSError, ValueError) as e:
+    except Exception as e:  # noqa: B902  any unreadable or odd file
         return f'{path} cannot be used ({str(e).splitlines()[0]})'
     return None
 
@@ -119,13 +133,21 @@ def tidy_directory(directory: str, fresh_start: bool) -> List[str]:
         done.append(f'removed {tmp}, left by a crash')
     old = glob.glob(osp.join(directory, 'epoch_*.*'))
     if fresh_start and old:
-        keep = osp.join(directory, time.strftime('previous_%Y%m%d_%H%M%S'))
-        os.makedirs(keep, exist_ok=True)
-        for path in old:
-            os.replace(path, osp.join(keep, osp.basename(path)))
+        keep = set_aside(directory, old)
         done.append(f'this run starts from epoch 0 but {directory} held '
                     f'weight files of an earlier run; moved them to {keep}')
     return done
+
+
+def set_aside(directory: str, paths: Iterable[str]) -> str:
+    """Move ``paths`` into ``directory/previous_<time>/`` (kept, not
+    overwritten); returns that folder."""
+    keep = osp.join(directory, time.strftime('previous_%Y%m%d_%H%M%S'))
+    os.makedirs(keep, exist_ok=True)
+    for path in paths:
+        if osp.isfile(path):
+            os.replace(path, osp.join(keep, osp.basename(path)))
+    return keep
 
 
 def remove_weights(directory: str, epochs: Iterable[int]) -> None:

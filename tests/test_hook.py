@@ -197,6 +197,47 @@ def test_resume_recomputes_weights_of_other_images(tmp_path, photos_dir):
     assert record['data_fingerprint'] == hook.fingerprint
 
 
+def test_resume_after_swapped_image_contents(tmp_path, photos_dir):
+    """Same paths, two images' contents swapped: the fingerprint covers
+    each file's size and mtime, so the weights are recomputed; the old
+    file is kept aside and the log names two different fingerprints."""
+    import shutil
+    data = tmp_path / 'data'
+    shutil.copytree(photos_dir, data)
+    train(tiny_famt_mae_cfg(tmp_path, str(data), epochs=2, warmup=1,
+                            interval=5))
+    old = np.load(tmp_path / 'famt_weights' / 'epoch_1.npy')
+    a, b = sorted(data.iterdir())[:2]
+    content_a = a.read_bytes()
+    a.write_bytes(b.read_bytes())
+    b.write_bytes(content_a)
+    runner, rows = resume_after(tmp_path, str(data))
+    found = re.search(r'another data set \(data fingerprint ([0-9a-f]{16}), '
+                      r'this one is ([0-9a-f]{16})', logged(runner))
+    assert found and found.group(1) != found.group(2)
+    kept = glob.glob(str(tmp_path / 'famt_weights' / 'previous_*' /
+                         'epoch_1.npy'))
+    assert len(kept) == 1 and 'the old file is kept in' in logged(runner)
+    np.testing.assert_array_equal(np.load(kept[0]), old)
+
+
+def test_resume_with_other_cue_settings_recomputes(tmp_path, photos_dir):
+    """A resume with another mode (or frequency source, or cutoff) does
+    not reuse weights computed with the old one."""
+    train(tiny_famt_mae_cfg(tmp_path, photos_dir, epochs=2, warmup=1,
+                            interval=5))
+    record = json.loads(
+        (tmp_path / 'famt_weights' / 'epoch_1.json').read_text())
+    assert (record['mode'], record['frequency_source'],
+            record['cutoff']) == ('famt', 'feature', 0.25)
+    runner, rows = resume_after(tmp_path, photos_dir, mode='attention')
+    assert "computed with other settings (mode 'famt' -> 'attention')" in \
+        logged(runner)
+    record = json.loads(
+        (tmp_path / 'famt_weights' / 'epoch_1.json').read_text())
+    assert record['mode'] == 'attention'
+
+
 def test_stale_temporary_files_are_removed_and_old_runs_kept(
         tmp_path, photos_dir):
     train(tiny_famt_mae_cfg(tmp_path, photos_dir, epochs=2, warmup=1,

@@ -92,3 +92,36 @@ def test_base_dataset_unwraps_and_refuses():
                        match="NoIndex does not give its samples "
                        "a 'sample_idx'"):
         base_dataset(NoIndex())
+
+
+def test_settings_odd_records_and_odd_files(tmp_path):
+    path = weights_path(str(tmp_path), 1)
+    save_weights(path, np.ones((3, 4, 4), np.float16),
+                 dict(data_fingerprint='f' * 16, mode='famt'))
+    settings = dict(mode='famt', cutoff=0.25)
+    assert "cutoff 'not recorded' -> 0.25" in unusable_reason(
+        path, 3, (4, 4), 'f' * 16, settings=settings)
+    assert "mode 'famt' -> 'attention'" in unusable_reason(
+        path, 3, (4, 4), 'f' * 16, settings=dict(mode='attention'))
+    (tmp_path / 'epoch_1.json').write_text('[1, 2]')  # not a record
+    assert read_record(path) == {}
+    np.savez(str(tmp_path / 'x.npz'), a=np.ones(3))
+    os.replace(tmp_path / 'x.npz', path)  # an .npz under the .npy name
+    assert 'cannot be used' in unusable_reason(path, 3, (4, 4), 'f' * 16)
+
+
+def test_fingerprint_follows_file_contents(tmp_path):
+    from mmpretrain.datasets import CustomDataset
+
+    from famt_mm.weight_files import data_fingerprint
+    for name, size in (('a', 10), ('b', 20)):
+        (tmp_path / f'{name}.jpg').write_bytes(b'x' * size)
+
+    def fingerprint():
+        return data_fingerprint(CustomDataset(
+            data_root=str(tmp_path), with_label=False, lazy_init=False))
+
+    first = fingerprint()
+    assert fingerprint() == first
+    (tmp_path / 'a.jpg').write_bytes(b'y' * 11)  # rewritten in place
+    assert fingerprint() != first
