@@ -19,16 +19,28 @@ from mmpretrain.registry import MODELS
 from .checks import check_int, check_real
 from .contract import MASKED, THROWN, VISIBLE
 
+ROUNDINGS = ('floor', 'ceil')
 
-def mask_counts(num_tokens: int, mask_ratio: float,
-                throw_ratio: float) -> Tuple[int, int, int]:
+
+def mask_counts(num_tokens: int, mask_ratio: float, throw_ratio: float,
+                rounding: str = 'floor') -> Tuple[int, int, int]:
     """``(n_mask, n_throw, n_visible)`` for ``num_tokens`` tokens.
 
-    ``n_mask = int(N * r)``, ``n_throw = int(N * (r + t)) - n_mask``,
-    ``n_visible = N - n_mask - n_throw`` (the method's definition).
+    'floor' (MAE; the authors' MAE code): ``n_mask = int(N * r)``,
+    ``n_throw = int(N * (r + t)) - n_mask``. 'ceil' (SimMIM's
+    ``MaskGenerator`` and the authors' SimMIM-AMT): ``n_mask = ceil(N * r)``,
+    ``n_throw = ceil(N * t)``. ``n_visible`` is the rest. Products are
+    rounded to 9 decimals before ``ceil``, so that 50 x 0.6 gives 30, not
+    31 (a float artefact SimMIM's code has).
     """
-    n_mask = int(num_tokens * mask_ratio)
-    n_throw = int(num_tokens * (mask_ratio + throw_ratio)) - n_mask
+    if rounding == 'ceil':
+        n_mask = math.ceil(round(num_tokens * mask_ratio, 9))
+        n_throw = math.ceil(round(num_tokens * throw_ratio, 9))
+    elif rounding == 'floor':
+        n_mask = int(num_tokens * mask_ratio)
+        n_throw = int(num_tokens * (mask_ratio + throw_ratio)) - n_mask
+    else:
+        raise ValueError(f'rounding {rounding!r} is not one of {ROUNDINGS}')
     return n_mask, n_throw, num_tokens - n_mask - n_throw
 
 
@@ -121,6 +133,8 @@ class FAMTMaskGenerator:
             uniform random masking; > 1 concentrates the masks on the
             highest weights (see ``docs/method.md`` for what it does to
             the concentration statistics).
+        rounding (str): how the counts round (:func:`mask_counts`):
+            'floor' (default, MAE's int) or 'ceil' (SimMIM's, per unit).
 
     Call:
         weights (Tensor): (B, N) or (B, h, w) non-negative weights; any
@@ -144,7 +158,8 @@ class FAMTMaskGenerator:
                  mask_ratio: float = 0.45,
                  throw_ratio: float = 0.40,
                  mask_unit: int = 1,
-                 gamma: float = 1.0):
+                 gamma: float = 1.0,
+                 rounding: str = 'floor'):
         self.mask_ratio = check_real('mask_ratio', mask_ratio, 0, 1, True,
                                      True)
         self.throw_ratio = check_real('throw_ratio', throw_ratio, 0)
@@ -155,11 +170,21 @@ class FAMTMaskGenerator:
                 f'{mask_ratio + throw_ratio}')
         self.mask_unit = check_int('mask_unit', mask_unit, 1)
         self.gamma = check_real('gamma', gamma, 0)
+        if rounding not in ROUNDINGS:
+            raise ValueError(
+                f'rounding {rounding!r} is not one of {ROUNDINGS}')
+        self.rounding = rounding
 
     def counts(self, num_units: int) -> Tuple[int, int, int]:
         """``(n_mask, n_throw, n_visible)`` in units. r + t < 1 always
         leaves one visible; raises if nothing would be masked (no loss)."""
-        counts = mask_counts(num_units, self.mask_ratio, self.throw_ratio)
+        counts = mask_counts(num_units, self.mask_ratio, self.throw_ratio,
+                             self.rounding)
+        if counts[2] < 1:
+            raise ValueError(
+                f'mask_ratio={self.mask_ratio} and throw_ratio='
+                f'{self.throw_ratio} rounded up leave no visible unit of '
+                f'{num_units}; lower them')
         if counts[0] < 1:
             raise ValueError(
                 f'mask_ratio={self.mask_ratio} masks no unit out of '

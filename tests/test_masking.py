@@ -31,6 +31,50 @@ def test_paper_default_counts_vit_b():
     assert mask_counts(196, 0.45, 0.40) == (88, 78, 30)
 
 
+def simmim_authors_counts(units, r, t):
+    """SimMIM's MaskGenerator and the authors' SimMIM-AMT generator:
+    int(np.ceil(token_count * ratio)) for the masked and thrown units."""
+    n_mask = int(np.ceil(units * r))
+    n_throw = int(np.ceil(units * t))
+    return n_mask, n_throw, units - n_mask - n_throw
+
+
+@pytest.mark.parametrize('units,r,t', [(49, 0.44, 0.26), (49, 0.44, 0.0),
+                                       (49, 0.6, 0.0), (16, 0.44, 0.26),
+                                       (16, 0.6, 0.0), (36, 0.44, 0.26)])
+def test_simmim_counts_round_up_as_the_authors(units, r, t):
+    assert mask_counts(units, r, t, 'ceil') == simmim_authors_counts(
+        units, r, t)
+    gen = FAMTMaskGenerator(r, t, rounding='ceil')
+    mask = gen(torch.rand(4, units) + 0.01)
+    assert tuple(int(c[0]) for c in role_counts(mask)) == \
+        simmim_authors_counts(units, r, t)
+
+
+def test_simmim_config_counts_at_14x14_with_32px_units():
+    """ViT-B/16 SimMIM at 224 px: 22 / 13 / 14 units of 49, i.e. 88 / 52 /
+    56 patches, and the warm-up masks 22 units (88 patches)."""
+    from mmengine.config import Config
+    from mmpretrain.registry import MODELS
+
+    import famt_mm  # noqa: F401
+    from .conftest import CONFIGS
+    cfg = Config.fromfile(f'{CONFIGS}/pretrain/simmim/famt-simmim_vit-base-'
+                          'p16_8xb256-amp-coslr-200e_in1k.py')
+    gen = MODELS.build(cfg.model.mask_generator)
+    warm = MODELS.build(cfg.model.warmup_mask_generator)
+    assert gen.counts(49) == (22, 13, 14)
+    assert gen.patch_counts((14, 14)) == (88, 52, 56)
+    assert warm.patch_counts((14, 14)) == (88, 0, 108)
+
+
+def test_ceil_counts_that_leave_nothing_visible_are_refused():
+    with pytest.raises(ValueError, match='leave no visible unit of 4'):
+        FAMTMaskGenerator(0.5, 0.3, rounding='ceil').counts(4)
+    with pytest.raises(ValueError, match="rounding 'round'"):
+        FAMTMaskGenerator(rounding='round')
+
+
 def test_grid_input_equals_flat_input():
     w = torch.rand(4, 14, 14) + 0.1
     gen = FAMTMaskGenerator()

@@ -11,10 +11,12 @@ model = dict(
     backbone=dict(type='FAMTSimMIMSwinTransformer'),
     mask_generator=dict(
         type='FAMTMaskGenerator', mask_ratio=0.6, throw_ratio=0.0,
-        mask_unit=8),
+        mask_unit=8,
+        rounding='ceil'),
     warmup_mask_generator=dict(
         type='FAMTMaskGenerator', mask_ratio=0.6, throw_ratio=0.0,
-        mask_unit=8))
+        mask_unit=8,
+        rounding='ceil'))
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),

@@ -20,16 +20,19 @@ model = dict(
         ]),
     neck=dict(type='SimMIMLinearDecoder', in_channels=768, encoder_stride=16),
     head=dict(type='SimMIMHead', patch_size=16),
-    # masks 32x32 blocks (2x2 patches): r=0.44, t=0.26 -> 30% visible
+    # masks 32x32 blocks (2x2 patches), counts rounded up as SimMIM and the
+    # authors' SimMIM-AMT: 22 masked, 13 thrown, 14 visible of 49 units
     mask_generator=dict(
         type='FAMTMaskGenerator', mask_ratio=0.44, throw_ratio=0.26,
-        mask_unit=2),
+        mask_unit=2,
+        rounding='ceil'),
     # warm-up: random masking at the AMT ratio, nothing thrown, as the
     # authors' main_simmim.py (the random baseline, random-simmim_*, keeps
     # SimMIM's own r=0.6)
     warmup_mask_generator=dict(
         type='FAMTMaskGenerator', mask_ratio=0.44, throw_ratio=0.0,
-        mask_unit=2))
+        mask_unit=2,
+        rounding='ceil'))
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),

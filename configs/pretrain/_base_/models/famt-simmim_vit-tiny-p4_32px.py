@@ -17,10 +17,12 @@ model = dict(
         type='SimMIMHead',
         patch_size=4,
         loss=dict(type='PixelReconstructionLoss', criterion='L1', channel=3)),
-    # 16 units: 7 masked, 4 thrown, 5 visible
+    # 16 units: 8 masked (ceil 7.04), 5 thrown (ceil 4.16), 3 visible
     mask_generator=dict(
         type='FAMTMaskGenerator', mask_ratio=0.44, throw_ratio=0.26,
-        mask_unit=2),
+        mask_unit=2,
+        rounding='ceil'),
     warmup_mask_generator=dict(
         type='FAMTMaskGenerator', mask_ratio=0.6, throw_ratio=0.0,
-        mask_unit=2))
+        mask_unit=2,
+        rounding='ceil'))
