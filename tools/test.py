@@ -13,6 +13,7 @@ from mmengine.runner import Runner
 
 import famt_mm.compat  # noqa: F401  (safe checkpoint loading)
 import famt_mm.cpu_ddp  # noqa: F401  (DDP on machines without GPUs)
+from famt_mm.tiers import full_environment_needed
 
 
 def main():
@@ -27,7 +28,11 @@ def main():
     parser.add_argument('--local-rank', '--local_rank', type=int, default=0)
     args = parser.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    with full_environment_needed(args.config):
+        test(args, parser)
 
+
+def test(args, parser):
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options:

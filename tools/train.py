@@ -16,6 +16,7 @@ from mmengine.runner import Runner
 
 import famt_mm.compat  # noqa: F401  (safe checkpoint loading)
 import famt_mm.cpu_ddp  # noqa: F401  (DDP on machines without GPUs)
+from famt_mm.tiers import full_environment_needed
 
 
 def parse_args():
@@ -43,6 +44,11 @@ def parse_args():
 
 def main():
     args = parse_args()
+    with full_environment_needed(args.config):
+        train(args)
+
+
+def train(args):
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options:
