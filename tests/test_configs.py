@@ -96,3 +96,27 @@ def test_model_index_lists_every_config_and_is_valid():
         if model.config.startswith('configs/pretrain/'):
             assert ModelHub.get(model.name).config.filename.endswith(
                 osp.basename(model.config))
+
+
+# Published per-channel statistics (0-255, RGB). STL-10 and Tiny-ImageNet
+# are ImageNet subsets / ImageNet-like: ImageNet's, as MMPretrain uses.
+IMAGENET = ([123.675, 116.28, 103.53], [58.395, 57.12, 57.375])
+DATASET_STATS = {
+    'cifar10': ([125.307, 122.961, 113.8575], [51.5865, 50.847, 51.255]),
+    'cifar100': ([129.304, 124.070, 112.434], [68.170, 65.392, 70.418]),
+    'stl10': IMAGENET,
+    'tiny-imagenet': IMAGENET,
+}
+
+
+@pytest.mark.parametrize('dataset', sorted(DATASET_STATS))
+def test_pretraining_and_probing_normalise_alike(dataset):
+    """Every 224-px small-data pretraining config and the benchmark configs
+    that probe and fine-tune it use the data set's own statistics."""
+    paths = glob.glob(
+        osp.join(CONFIGS, 'pretrain', '*', f'*_{dataset}-224px.py'))
+    assert len(paths) == 4, paths  # MAE, SimMIM, linear, fine-tuning
+    for path in paths:
+        pre = Config.fromfile(path).data_preprocessor
+        assert [list(pre.mean), list(pre.std)] == list(
+            map(list, DATASET_STATS[dataset])), path
