@@ -200,12 +200,19 @@ class FAMTRandomFlip(RandomFlip):
         return results
 
 
+GEOMETRIC = ('Crop', 'Flip', 'Resize', 'Rotate', 'Affine')
+
+
 def find_weight_loader(dataset) -> LoadFAMTWeights:
-    """The :class:`LoadFAMTWeights` in a data set's pipeline."""
+    """The :class:`LoadFAMTWeights` in a data set's pipeline, after
+    checking that the weights follow every crop and flip: before it only
+    FAMT's crop and flip (which record what they did), after it nothing
+    that moves pixels."""
     transforms: Sequence = getattr(getattr(dataset, 'pipeline', None),
                                    'transforms', [])
-    for t in transforms:
+    for i, t in enumerate(transforms):
         if isinstance(t, LoadFAMTWeights):
+            check_weight_pipeline(transforms, i)
             return t
     raise ValueError(
         f'the training pipeline of {type(dataset).__name__} has no '
@@ -213,3 +220,24 @@ def find_weight_loader(dataset) -> LoadFAMTWeights:
         'after the crop and flip (use FAMTRandomResizedCrop and '
         'FAMTRandomFlip) and pack it with '
         'PackInputs(algorithm_keys=["famt_weights"])')
+
+
+def check_weight_pipeline(transforms: Sequence, loader_index: int) -> None:
+    """Refuse a pipeline whose crops or flips the weights cannot follow."""
+    famt = (FAMTRandomResizedCrop, FAMTRandomFlip)
+    for i, t in enumerate(transforms):
+        name = type(t).__name__
+        if not any(word in name for word in GEOMETRIC):
+            continue
+        if i < loader_index and ('Crop' in name or 'Flip' in name) \
+                and not isinstance(t, famt):
+            raise ValueError(
+                f'{name} (pipeline step {i}) does not record its crop or '
+                'flip, so the FAMT weights would not follow the image: use '
+                'FAMTRandomResizedCrop and FAMTRandomFlip before '
+                'LoadFAMTWeights')
+        if i > loader_index:
+            raise ValueError(
+                f'{name} (pipeline step {i}) comes after LoadFAMTWeights '
+                f'(step {loader_index}), so the weights would not follow '
+                'it: put LoadFAMTWeights after every crop, flip and resize')

@@ -156,3 +156,33 @@ def test_store_path_roundtrip(tmp_path):
     store.publish(str(tmp_path / 'w.npy'))
     assert store.path == str(tmp_path / 'w.npy')
     assert store.maps().shape == (1, 2, 2)
+
+
+@pytest.mark.parametrize('pipeline,match', [
+    ([dict(type='RandomResizedCrop', scale=32),
+      dict(type='FAMTRandomFlip', prob=0.5), dict(type='LoadFAMTWeights')],
+     r'RandomResizedCrop \(pipeline step 0\) does not record'),
+    ([dict(type='FAMTRandomResizedCrop', scale=32),
+      dict(type='RandomFlip', prob=0.5), dict(type='LoadFAMTWeights')],
+     r'RandomFlip \(pipeline step 1\) does not record'),
+    ([dict(type='FAMTRandomResizedCrop', scale=32),
+      dict(type='LoadFAMTWeights'), dict(type='FAMTRandomFlip', prob=0.5)],
+     r'FAMTRandomFlip \(pipeline step 2\) comes after LoadFAMTWeights'),
+])
+def test_pipelines_the_weights_cannot_follow_are_refused(pipeline, match):
+    from mmengine.dataset import Compose
+    from mmpretrain.registry import TRANSFORMS
+
+    import famt_mm  # noqa: F401
+    from famt_mm.transforms import find_weight_loader
+
+    class Data:
+        def __init__(self, steps):
+            self.pipeline = Compose([TRANSFORMS.build(t) for t in steps])
+
+    with pytest.raises(ValueError, match=match):
+        find_weight_loader(Data(pipeline))
+    ok = Data([dict(type='FAMTRandomResizedCrop', scale=32),
+               dict(type='FAMTRandomFlip', prob=0.5),
+               dict(type='LoadFAMTWeights')])
+    assert find_weight_loader(ok) is ok.pipeline.transforms[2]
