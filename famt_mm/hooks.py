@@ -170,6 +170,11 @@ class FAMTHook(Hook):
         self.loader_transform.bind_patch_size(patch)
         self.input_hw = tuple(g * patch for g in model.patch_grid)
         self.grid = map_grid(model, self.input_hw)
+        # what would otherwise fail only after the warm-up: the masks'
+        # counts on this grid and the refresh pipeline
+        for generator in (model.mask_generator, model.warmup_mask_generator):
+            generator.patch_counts(model.patch_grid)
+        self.refresh_dataset()
         self.num_images = len(self.dataset)
         self.fingerprint = data_fingerprint(self.dataset)
         self.directory = osp.join(runner.work_dir, WEIGHTS_SUBDIR)

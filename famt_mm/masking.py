@@ -194,7 +194,12 @@ class FAMTMaskGenerator:
 
     def patch_counts(self, grid) -> Tuple[int, int, int]:
         """``(n_mask, n_throw, n_visible)`` in patches for a (h, w) patch
-        grid: what every row of this generator's mask holds."""
+        grid: what every row of this generator's mask holds. Raises if the
+        grid is not divisible by ``mask_unit`` or the counts are empty."""
+        if grid[0] % self.mask_unit or grid[1] % self.mask_unit:
+            raise ValueError(
+                f'patch grid {tuple(grid)} is not divisible by '
+                f'mask_unit={self.mask_unit}')
         units = (grid[0] // self.mask_unit) * (grid[1] // self.mask_unit)
         area = self.mask_unit**2
         return tuple(n * area for n in self.counts(units))

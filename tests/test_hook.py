@@ -282,6 +282,26 @@ def test_a_few_iterations_lower_the_loss(tmp_path, photos_dir):
     assert per_epoch[-1] < 0.8 * per_epoch[0]
 
 
+@pytest.mark.parametrize('change,match', [
+    (dict(model=dict(mask_generator=dict(mask_unit=3))),
+     r'patch grid \(8, 8\) is not divisible by mask_unit=3'),
+    (dict(model=dict(mask_generator=dict(mask_ratio=0.01))),
+     'masks no unit out of 64'),
+    (dict(custom_hooks=[dict(type='FAMTHook', warmup_epochs=1,
+                             refresh_pipeline=[dict(type='NoSuchStep')])]),
+     'NoSuchStep'),
+])
+def test_settings_that_fail_after_the_warmup_fail_before_training(
+        tmp_path, photos_dir, change, match):
+    """What used to fail in the first FAMT step or at the first refresh
+    (epochs of warm-up later) fails before the first iteration."""
+    cfg = tiny_famt_mae_cfg(tmp_path, photos_dir, epochs=3, warmup=2)
+    cfg.merge_from_dict(change)
+    with pytest.raises((ValueError, KeyError), match=match):
+        train(cfg)
+    assert not glob.glob(str(tmp_path / 'epoch_*.pth'))
+
+
 def test_pipeline_without_weight_loader_fails_clearly(tmp_path, photos_dir):
     cfg = tiny_famt_mae_cfg(tmp_path, photos_dir)
     pipeline = cfg.train_dataloader.dataset.dataset.pipeline
