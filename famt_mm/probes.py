@@ -22,7 +22,8 @@ HELDOUT_SEED = 0  # the same held-out images for every run and seed
 def knn_accuracy(train_x: torch.Tensor, train_y: torch.Tensor,
                  test_x: torch.Tensor, test_y: torch.Tensor, k: int = 20,
                  temperature: float = 0.07, chunk: int = 1024) -> float:
-    """Top-1 (%) of the weighted k-NN classifier.
+    """Top-1 (%) of the weighted k-NN classifier (all training samples
+    vote where there are fewer than k).
 
     Args:
         train_x (Tensor): (N, C) features; train_y (Tensor): (N,) labels.
@@ -31,6 +32,7 @@ def knn_accuracy(train_x: torch.Tensor, train_y: torch.Tensor,
     train_x = F.normalize(train_x.float(), dim=1)
     test_x = F.normalize(test_x.float(), dim=1)
     classes = int(train_y.max()) + 1
+    k = min(k, len(train_x))
     correct = 0
     for start in range(0, len(test_x), chunk):
         sim = test_x[start:start + chunk] @ train_x.T

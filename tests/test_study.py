@@ -229,6 +229,14 @@ def test_knn_matches_a_plain_loop():
         100 * correct / 30)
 
 
+def test_knn_with_fewer_samples_than_k():
+    """Every training sample votes (16 images, k = 20)."""
+    from famt_mm.probes import knn_accuracy
+    train_x, train_y = blobs(16, dim=5)
+    assert knn_accuracy(train_x, train_y, train_x, train_y) == \
+        knn_accuracy(train_x, train_y, train_x, train_y, k=16)
+
+
 def test_logistic_fit_matches_scipy():
     """L-BFGS in torch reaches scipy's optimum of the same objective."""
     import numpy as np
