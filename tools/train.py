@@ -16,7 +16,7 @@ from mmengine.runner import Runner
 
 import famt_mm.compat  # noqa: F401  (safe checkpoint loading)
 import famt_mm.cpu_ddp  # noqa: F401  (DDP on machines without GPUs)
-from famt_mm.tiers import full_environment_needed
+from famt_mm.tiers import check_scope, full_environment_needed
 
 
 def parse_args():
@@ -50,6 +50,7 @@ def main():
 
 def train(args):
     cfg = Config.fromfile(args.config)
+    check_scope(cfg, args.config)
     cfg.launcher = args.launcher
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
