@@ -11,12 +11,65 @@
   window (192 px with window 6, 224 px with window 7), so that every token
   competes with every other one, as with [CLS].
 """
+import dataclasses
 import inspect
+from typing import Optional
 
 import torch
 
-from .weights import (attention_weights, feature_frequency_weights,
-                      fuse_weights, image_frequency_weights)
+from .checks import check_real
+from .weights import (FREQUENCY_FILTERS, FREQUENCY_SOURCES, FUSION_MODES,
+                      attention_weights, feature_frequency_weights,
+                      fuse_weights, image_frequency_weights,
+                      raster_frequency_weights)
+
+# Each filter's sigma: cycles per patch (lowpass), per token (the notch).
+DEFAULT_CUTOFF = {'lowpass': 0.25, 'nyquist_notch': 0.075}
+
+
+@dataclasses.dataclass(frozen=True)
+class CueSettings:
+    """How a weight map is made from the cues: everything it depends on
+    besides the data and the model. One object, from ``FAMTHook`` to the
+    refresh, the cues, the panels and the tools; weight files record it.
+
+    Args:
+        fusion (str): one of :data:`famt_mm.weights.FUSION_MODES`.
+        frequency_source (str): 'feature' (last-layer patch tokens) or
+            'image' (grey image).
+        frequency_filter (str): 'lowpass' (ours: 2-D Gaussian low-pass at
+            DC) or 'nyquist_notch' (the public FAMT-labelled code's: 1-D
+            raster order, 1 - Gaussian at Nyquist; feature source only).
+        cutoff (float, optional): the filter's Gaussian sigma, cycles per
+            patch (lowpass, default 0.25) or per token (nyquist_notch,
+            default 0.075).
+    """
+    fusion: str = 'famt'
+    frequency_source: str = 'feature'
+    frequency_filter: str = 'lowpass'
+    cutoff: Optional[float] = None
+
+    def __post_init__(self):
+        for name, allowed in (('fusion', FUSION_MODES),
+                              ('frequency_source', FREQUENCY_SOURCES),
+                              ('frequency_filter', FREQUENCY_FILTERS)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f'{name} {getattr(self, name)!r} is not '
+                                 f'one of {allowed}')
+        if (self.frequency_filter == 'nyquist_notch'
+                and self.frequency_source != 'feature'):
+            raise ValueError(
+                "frequency_filter='nyquist_notch' filters the token order, "
+                "so it needs frequency_source='feature', got "
+                f'{self.frequency_source!r}')
+        if self.cutoff is None:
+            object.__setattr__(self, 'cutoff',
+                               DEFAULT_CUTOFF[self.frequency_filter])
+        check_real('cutoff', self.cutoff, 0, low_open=True)
+
+    def record(self) -> dict:
+        """The settings as a plain dict (weight-file records, logs)."""
+        return dataclasses.asdict(self)
 
 
 def run_capturing(backbone, images, inputs=None, outputs=None) -> dict:
@@ -126,18 +179,13 @@ def backbone_cues(backbone, images: torch.Tensor):
 @torch.no_grad()
 def famt_weights(backbone,
                  images: torch.Tensor,
-                 fusion: str = 'famt',
-                 frequency_source: str = 'feature',
-                 cutoff: float = 0.25) -> dict:
+                 cues: CueSettings = CueSettings()) -> dict:
     """Attention, frequency and fused per-patch weights for a batch.
 
     Args:
         backbone: see :func:`backbone_cues`.
         images (Tensor): (B, 3, H, W) normalised, un-augmented images.
-        fusion (str): see :func:`famt_mm.weights.fuse_weights`.
-        frequency_source (str): ``'feature'`` (last-layer patch tokens) or
-            ``'image'`` (grey image pooled per patch).
-        cutoff (float): Gaussian low-pass sigma in cycles per patch.
+        cues (CueSettings): fusion, frequency source, filter and cutoff.
 
     Returns:
         dict: ``attention`` (in [0, 1]), ``frequency`` (ratio to the
@@ -146,15 +194,14 @@ def famt_weights(backbone,
     """
     attn, tokens, hw = backbone_cues(backbone, images)
     attn_w = attention_weights(attn)
-    if frequency_source == 'feature':
-        freq_w = feature_frequency_weights(tokens, hw, cutoff)
-    elif frequency_source == 'image':
-        patch = images.shape[-1] // hw[1]
-        freq_w = image_frequency_weights(images, patch, cutoff)
+    if cues.frequency_filter == 'nyquist_notch':
+        freq_w = raster_frequency_weights(tokens, cues.cutoff)
+    elif cues.frequency_source == 'feature':
+        freq_w = feature_frequency_weights(tokens, hw, cues.cutoff)
     else:
-        raise ValueError(f"frequency_source must be 'feature' or 'image', "
-                         f'got {frequency_source!r}')
-    fused = fuse_weights(attn_w, freq_w, fusion)
+        patch = images.shape[-1] // hw[1]
+        freq_w = image_frequency_weights(images, patch, cues.cutoff)
+    fused = fuse_weights(attn_w, freq_w, cues.fusion)
     return {
         name: w.reshape(-1, *hw)
         for name, w in (('attention', attn_w), ('frequency', freq_w),

@@ -6,10 +6,29 @@ images in one array (shared by forked dataloader workers) and starts the
 pipeline after loading, so the FAMT crop, flip and weight transforms still
 run per sample.
 """
+import os
+
 import numpy as np
 from mmcv import imread
 from mmpretrain.datasets import CustomDataset
 from mmpretrain.registry import DATASETS
+
+
+def decode_image(path: str) -> np.ndarray:
+    """The image at ``path`` (BGR, as ``LoadImageFromFile``), or a
+    ValueError naming the file when it does not decode (OpenCV raises
+    without a path for an empty file and returns None for other bytes)."""
+    try:
+        img = imread(path)
+    except Exception as e:  # noqa: B902  cv2.error and friends
+        reason = (str(e).strip().splitlines() or [type(e).__name__])[-1]
+    else:
+        if img is not None:
+            return img
+        reason = 'not an image OpenCV can decode'
+    size = os.path.getsize(path) if os.path.isfile(path) else None
+    raise ValueError(f'cannot decode image {path} ({size} bytes: {reason}); '
+                     'remove or re-encode it')
 
 
 @DATASETS.register_module()
@@ -27,12 +46,8 @@ class InMemoryImageFolder(CustomDataset):
         super().full_init()
         images = []
         for idx in range(len(self)):
-            path = super().get_data_info(idx)['img_path']
-            img = imread(path)
-            if img is None:
-                raise ValueError(f'cannot decode image {path}: remove or '
-                                 're-encode it')
-            images.append(img)
+            images.append(
+                decode_image(super().get_data_info(idx)['img_path']))
         shapes = {img.shape for img in images}
         # One array when all sizes agree (workers share its pages).
         self.images = np.stack(images) if len(shapes) == 1 else images

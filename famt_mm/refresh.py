@@ -22,7 +22,7 @@ from mmengine.utils import ProgressBar
 from mmpretrain.registry import TRANSFORMS
 from torch.utils.data import DataLoader, Subset
 
-from .cues import famt_weights
+from .cues import CueSettings, famt_weights
 from .diagnostics import concentration_label
 from .transforms import LoadFAMTWeights, pool_to_grid
 
@@ -101,15 +101,13 @@ def shard_loader(dataset, batch_size: int, num_workers: int) -> DataLoader:
 
 
 @torch.no_grad()
-def batch_weights(model, batch: dict, mode='famt', frequency_source='feature',
-                  cutoff=0.25, amp=False) -> dict:
+def batch_weights(model, batch: dict, cues: CueSettings = CueSettings(),
+                  amp=False) -> dict:
     """A collated batch -> ``attention``, ``frequency``, ``fused`` maps
     (:func:`famt_mm.cues.famt_weights`). Call it under :func:`eval_mode`."""
     inputs = model.data_preprocessor(batch, False)['inputs']
     with autocast(enabled=amp):
-        return famt_weights(model.backbone, inputs,
-                            'famt' if mode == 'random' else mode,
-                            frequency_source, cutoff)
+        return famt_weights(model.backbone, inputs, cues)
 
 
 def batch_concentration(model, fused: torch.Tensor) -> dict:
@@ -121,8 +119,8 @@ def batch_concentration(model, fused: torch.Tensor) -> dict:
     return model.mask_generator.concentration(fused)
 
 
-def compute_weights(model, loader, mode='famt', frequency_source='feature',
-                    cutoff=0.25, amp=False, progress=False):
+def compute_weights(model, loader, cues: CueSettings = CueSettings(),
+                    amp=False, progress=False):
     """The no-grad pass over ``loader``.
 
     Returns:
@@ -135,8 +133,7 @@ def compute_weights(model, loader, mode='famt', frequency_source='feature',
     bar = ProgressBar(len(loader)) if progress else None
     with eval_mode(model):
         for batch in loader:
-            out = batch_weights(model, batch, mode, frequency_source, cutoff,
-                                amp)
+            out = batch_weights(model, batch, cues, amp)
             fused.append(out['fused'].half().cpu())
             for name, w in out.items():
                 stats[name].append(w.float().flatten(1).cpu())

@@ -18,7 +18,8 @@ from mmpretrain.datasets.transforms import RandomResizedCrop
 from mmpretrain.registry import TRANSFORMS
 
 from .checks import check_int
-from .contract import FULL_VIEW, VIEW_KEY, WEIGHTS_KEY, FAMTWeightStore
+from .contract import FULL_VIEW, VIEW_KEY, WEIGHTS_KEY
+from .weight_files import FAMTWeightStore
 
 
 def crop_view(view, box, size):
@@ -95,44 +96,40 @@ def pool_to_grid(maps: torch.Tensor, grid) -> torch.Tensor:
 class LoadFAMTWeights(BaseTransform):
     """Add this image's per-patch FAMT weights, following crops and flips.
 
-    Looks up the weight map of ``results['sample_idx']`` in its
-    :class:`FAMTWeightStore` (filled by ``FAMTHook``), restricts it to the
-    view recorded by :class:`FAMTRandomResizedCrop` / :class:`FAMTRandomFlip`
-    and averages it over each output patch. Before the first refresh (the
-    warm-up) the weights are uniform. Put it after the geometric transforms
-    and pack it with ``PackInputs(algorithm_keys=['famt_weights'])``.
+    Looks up the weight map of ``results['sample_idx']`` in the
+    :class:`FAMTWeightStore` named ``store`` (where ``FAMTHook``'s
+    archive publishes them), restricts it to the view recorded by
+    :class:`FAMTRandomResizedCrop` / :class:`FAMTRandomFlip` and averages
+    it over each output patch. Before the first refresh (the warm-up) the
+    weights are uniform. Put it after the geometric transforms and pack it
+    with ``PackInputs(algorithm_keys=['famt_weights'])``.
 
     Added key: ``famt_weights``, float32 tensor (H / p, W / p).
 
     Args:
+        store (str): the store's name; the same as ``FAMTHook(store=...)``.
+            Defaults to 'famt'.
         patch_size (int, optional): the model's patch size in pixels.
-            Leave it out: ``FAMTHook`` sets it from the model before
-            training; a given value must match the model.
+            Leave it out: ``FAMTHook`` publishes the model's; a given value
+            must match the model.
     """
 
-    def __init__(self, patch_size: Optional[int] = None):
+    def __init__(self, store: str = 'famt',
+                 patch_size: Optional[int] = None):
+        if not isinstance(store, str) or not store:
+            raise ValueError(f'store must be a non-empty name, got {store!r}')
         self.patch_size = check_int('patch_size', patch_size, 1,
                                     optional=True)
-        self.store = FAMTWeightStore()
-
-    def bind_patch_size(self, patch_size: int) -> None:
-        """Take the model's patch size (``FAMTHook`` calls this before any
-        dataloader worker starts); a configured one must agree."""
-        if self.patch_size is not None and self.patch_size != patch_size:
-            raise ValueError(
-                f'LoadFAMTWeights(patch_size={self.patch_size}) but the '
-                f'backbone patches are {patch_size} px: leave patch_size out '
-                "(FAMTHook sets it) or set it to the model's")
-        self.patch_size = patch_size
+        self.store = FAMTWeightStore.get_instance(store)
 
     def transform(self, results: dict) -> dict:
         """Add ``famt_weights`` (H / p, W / p) for ``results['img']``."""
         h, w = results['img'].shape[:2]
-        p = self.patch_size
+        p = self.patch_size or self.store.patch_size
         if p is None:
             raise ValueError(
-                'LoadFAMTWeights has no patch size: FAMTHook sets it from '
-                'the model; without the hook pass patch_size=...')
+                'LoadFAMTWeights has no patch size: FAMTHook publishes the '
+                "model's; without the hook pass patch_size=...")
         if h % p or w % p:
             raise ValueError(f'image size {(h, w)} is not divisible by '
                              f'patch_size={p}; resize or crop to a multiple')
@@ -157,7 +154,8 @@ class LoadFAMTWeights(BaseTransform):
         return results
 
     def __repr__(self):
-        return f'{type(self).__name__}(patch_size={self.patch_size})'
+        return (f'{type(self).__name__}(store={self.store.instance_name!r}, '
+                f'patch_size={self.patch_size})')
 
 
 @TRANSFORMS.register_module()
@@ -203,26 +201,39 @@ class FAMTRandomFlip(RandomFlip):
 GEOMETRIC = ('Crop', 'Flip', 'Resize', 'Rotate', 'Affine')
 
 
-def find_weight_loader(dataset) -> LoadFAMTWeights:
-    """The :class:`LoadFAMTWeights` in a data set's pipeline, after
-    checking that the weights follow every crop and flip: before it only
-    FAMT's crop and flip (which record what they did), after it nothing
-    that moves pixels."""
+def check_weight_pipeline(dataset, store: FAMTWeightStore,
+                          patch_size: int) -> None:
+    """Refuse a training pipeline whose weights would not reach the model
+    or not follow the image: no :class:`LoadFAMTWeights`, one reading
+    another store or configured with another patch size, crops or flips
+    before it that do not record what they did, anything geometric after
+    it."""
     transforms: Sequence = getattr(getattr(dataset, 'pipeline', None),
                                    'transforms', [])
-    for i, t in enumerate(transforms):
-        if isinstance(t, LoadFAMTWeights):
-            check_weight_pipeline(transforms, i)
-            return t
-    raise ValueError(
-        f'the training pipeline of {type(dataset).__name__} has no '
-        'LoadFAMTWeights; add dict(type="LoadFAMTWeights") '
-        'after the crop and flip (use FAMTRandomResizedCrop and '
-        'FAMTRandomFlip) and pack it with '
-        'PackInputs(algorithm_keys=["famt_weights"])')
+    loaders = [i for i, t in enumerate(transforms)
+               if isinstance(t, LoadFAMTWeights)]
+    if not loaders:
+        raise ValueError(
+            f'the training pipeline of {type(dataset).__name__} has no '
+            'LoadFAMTWeights; add dict(type="LoadFAMTWeights") '
+            'after the crop and flip (use FAMTRandomResizedCrop and '
+            'FAMTRandomFlip) and pack it with '
+            'PackInputs(algorithm_keys=["famt_weights"])')
+    loader = transforms[loaders[0]]
+    if loader.store is not store:
+        raise ValueError(
+            f'LoadFAMTWeights reads the store {loader.store.instance_name!r} '
+            f'but FAMTHook publishes to {store.instance_name!r}: give both '
+            'the same store=... (or leave both out)')
+    if loader.patch_size not in (None, patch_size):
+        raise ValueError(
+            f'LoadFAMTWeights(patch_size={loader.patch_size}) but the '
+            f'backbone patches are {patch_size} px: leave patch_size out '
+            "(FAMTHook publishes it) or set it to the model's")
+    check_transform_order(transforms, loaders[0])
 
 
-def check_weight_pipeline(transforms: Sequence, loader_index: int) -> None:
+def check_transform_order(transforms: Sequence, loader_index: int) -> None:
     """Refuse a pipeline whose crops or flips the weights cannot follow."""
     famt = (FAMTRandomResizedCrop, FAMTRandomFlip)
     for i, t in enumerate(transforms):

@@ -5,6 +5,7 @@ import numpy as np
 import torch
 
 from .contract import MASKED, THROWN
+from .cues import CueSettings
 from .diagnostics import concentration_label
 from .refresh import batch_concentration, batch_weights, eval_mode
 from .transforms import pool_to_grid
@@ -105,9 +106,7 @@ def render_panels(images: Sequence[np.ndarray],
 @torch.no_grad()
 def render_batch(model,
                  batch: dict,
-                 mode: str = 'famt',
-                 frequency_source: str = 'feature',
-                 cutoff: float = 0.25,
+                 cues: CueSettings = CueSettings(),
                  generator: torch.Generator = None,
                  titles: Sequence[str] = None) -> np.ndarray:
     """Panels for a collated, un-augmented batch (the refresh pipeline's
@@ -118,10 +117,10 @@ def render_batch(model,
         model: a FAMT algorithm (``backbone``, ``data_preprocessor``,
             ``mask_generator``).
         batch (dict): ``inputs`` (B, 3, H, W) uint8 as loaded.
-        mode (str): weight fusion; 'random' shows the FAMT weights anyway.
+        cues (CueSettings): how the weights are made.
     """
     with eval_mode(model):
-        out = batch_weights(model, batch, mode, frequency_source, cutoff)
+        out = batch_weights(model, batch, cues)
         fused = out['fused']
         grid = model.patch_grid
         if tuple(fused.shape[1:]) != grid:

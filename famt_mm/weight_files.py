@@ -1,22 +1,27 @@
-"""The weight files a refresh writes: layout, records, checks.
+"""The per-image weight maps of a run: files, records, the store that
+serves them to the data pipeline, and :class:`WeightArchive`, their owner.
 
 ``work_dir/famt_weights/epoch_{E}.npy`` holds the (num_images, h, w)
 float16 maps used from (0-based) epoch E on; ``epoch_{E}.json`` beside it
 records what they were computed for (the data set's fingerprint, the grid
-and the mode), so that a resumed run never reuses weights of other data.
+and the cue settings), so that a resumed run never reuses weights of other
+data or settings.
 """
 import glob
 import hashlib
 import json
 import os
 import os.path as osp
+import re
 import time
 from typing import Iterable, List, Optional
 
 import numpy as np
 import torch
+from mmengine.dist import barrier, is_main_process
+from mmengine.utils import ManagerMixin
 
-from .fileio import save_atomic, save_json
+from .fileio import check_writable_folder, save_atomic, save_json
 from .masking import check_weight_values
 
 WEIGHTS_SUBDIR = 'famt_weights'
@@ -50,9 +55,6 @@ def data_fingerprint(dataset) -> str:
     renamed, reordered, or rewritten (size or mtime changes); not covered:
     a content change that keeps both size and mtime."""
     digest = hashlib.sha256()
-    data_bytes = getattr(dataset, 'data_bytes', None)
-    if isinstance(data_bytes, np.ndarray):  # BaseDataset's serialized list
-        digest.update(memoryview(np.ascontiguousarray(data_bytes)))
     for idx in range(len(dataset)):
         info = dataset.get_data_info(idx)
         item = info.get('img_path', info.get('img', idx))
@@ -62,9 +64,14 @@ def data_fingerprint(dataset) -> str:
         digest.update(str(item).encode())
         try:
             stat = os.stat(item)
-            digest.update(f'{stat.st_size}:{stat.st_mtime_ns}'.encode())
         except (OSError, TypeError, ValueError):  # not a local file
-            pass
+            continue
+        if stat.st_size == 0:  # caught here, not in a worker mid-epoch
+            raise ValueError(
+                f'{item} is an empty file (0 bytes), not an image: remove '
+                'it (tools/check_images.py DATA_DIR lists every file that '
+                'does not decode)')
+        digest.update(f'{stat.st_size}:{stat.st_mtime_ns}'.encode())
     return digest.hexdigest()[:16]
 
 
@@ -157,3 +164,170 @@ def remove_weights(directory: str, epochs: Iterable[int]) -> None:
         for stale in (path, record_path(path)):
             if osp.isfile(stale):
                 os.remove(stale)
+
+
+class FAMTWeightStore(ManagerMixin):
+    """Where ``LoadFAMTWeights`` finds the weight maps, in every process.
+
+    The meeting point of the hook and the data pipeline: both take the
+    store of one name, ``FAMTWeightStore.get_instance('famt')`` (MMEngine's
+    global-instance idiom, as ``MessageHub``). The run's
+    :class:`WeightArchive` publishes into it; the transform only reads.
+
+    The maps are an ``.npy`` file of shape (num_images, h, w), memory-mapped
+    read-only by each process, so all workers and ranks on a node share one
+    copy in the page cache. The path, a version number and the model's
+    patch size sit in small shared-memory tensors: :meth:`publish` in the
+    main process makes every worker, persistent ones included, reopen the
+    new file on its next sample.
+    """
+
+    _PATH_BYTES = 4096
+
+    def __init__(self, name: str = 'famt'):
+        super().__init__(name)
+        self._version = torch.zeros(1, dtype=torch.int64).share_memory_()
+        self._patch = torch.zeros(1, dtype=torch.int64).share_memory_()
+        self._path = torch.zeros(
+            self._PATH_BYTES, dtype=torch.uint8).share_memory_()
+        self._cache = (0, None)  # this process's (version, memmap)
+
+    def reset(self, patch_size: int = 0) -> None:
+        """Nothing published (uniform weights); the model's patch size.
+        Call before the dataloader workers start."""
+        self._path.zero_()
+        self._patch.fill_(patch_size)
+        self._version.zero_()
+
+    def publish(self, path: str) -> None:
+        """Point every process at the maps in ``path`` (call between epochs,
+        while the workers are idle)."""
+        raw = os.path.abspath(path).encode()
+        if len(raw) >= self._PATH_BYTES:
+            raise ValueError(f'weight file path is too long: {path}')
+        self._path.zero_()
+        self._path[:len(raw)] = torch.frombuffer(
+            bytearray(raw), dtype=torch.uint8)
+        self._version += 1
+
+    @property
+    def patch_size(self) -> Optional[int]:
+        """The model's patch size, set by the archive; None before."""
+        return int(self._patch) or None
+
+    @property
+    def path(self) -> Optional[str]:
+        """The published file, or None before the first publish."""
+        if int(self._version) == 0:
+            return None
+        raw = bytes(self._path.numpy())
+        return raw[:raw.index(0)].decode()
+
+    def maps(self) -> Optional[np.ndarray]:
+        """The published maps (memory-mapped), or None."""
+        version = int(self._version)
+        if version == 0:
+            return None
+        if self._cache[0] != version:
+            self._cache = (version, np.load(self.path, mmap_mode='r'))
+        return self._cache[1]
+
+    def __getstate__(self):
+        # Workers get the shared tensors, never another process's memmap.
+        state = self.__dict__.copy()
+        state['_cache'] = (0, None)
+        return state
+
+
+class WeightArchive:
+    """The one owner of a run's weight maps: ``work_dir/famt_weights``, its
+    tidy-up, atomic saves (with the DDP barrier), publishing to the
+    dataloader workers through the :class:`FAMTWeightStore`, pruning, the
+    resume reuse check and the checkpoint record. ``FAMTHook`` computes the
+    maps and calls :meth:`commit`.
+
+    Args:
+        work_dir (str): the run's work directory.
+        dataset: the training set (its fingerprint and size).
+        grid (tuple): the weight maps' (h, w).
+        settings (dict): the cue settings the maps depend on.
+        store (FAMTWeightStore): where the pipeline reads the maps.
+        patch_size (int): the model's patch size, for the pipeline.
+        max_keep (int): weight files kept; -1 keeps all.
+    """
+
+    def __init__(self, work_dir: str, dataset, grid, settings: dict,
+                 store: FAMTWeightStore, patch_size: int, max_keep=-1):
+        self.directory = osp.join(work_dir, WEIGHTS_SUBDIR)
+        self.num_images = len(dataset)
+        self.fingerprint = data_fingerprint(dataset)
+        self.grid = tuple(grid)
+        self.settings = settings
+        self.store = store
+        self.max_keep = max_keep
+        self.live_epoch: Optional[int] = None
+        store.reset(patch_size)
+
+    def open(self, fresh_start: bool) -> List[str]:
+        """Create and check the directory; on the main process remove a
+        crash's temporary files and, on a fresh start, set an earlier
+        run's files aside. Returns what was done, one line each."""
+        os.makedirs(self.directory, exist_ok=True)
+        check_writable_folder(self.directory)  # now, not after the warm-up
+        if not is_main_process():
+            return []
+        return tidy_directory(self.directory, fresh_start)
+
+    def record(self) -> dict:
+        """What a checkpoint keeps: the live epoch and the data it fits."""
+        return dict(weights_epoch=self.live_epoch,
+                    num_images=self.num_images, grid=list(self.grid),
+                    data_fingerprint=self.fingerprint)
+
+    def reuse(self, epoch: int, checkpoint_record: dict) -> Optional[str]:
+        """Publish the saved weights of ``epoch`` if they fit this data,
+        grid and settings; else set the file aside (going back to the old
+        data or settings must find it) and return why they do not."""
+        path = weights_path(self.directory, epoch)
+        problem = unusable_reason(path, self.num_images, self.grid,
+                                  self.fingerprint, [checkpoint_record],
+                                  self.settings)
+        if problem is None:
+            self.publish(epoch)
+        elif osp.isfile(path) and is_main_process():
+            kept = set_aside(self.directory, [path, record_path(path)])
+            problem += f' (the old file is kept in {kept})'
+        return problem
+
+    def commit(self, epoch: int, weights: np.ndarray) -> str:
+        """Check, save (rank 0, atomically), publish and prune the maps
+        used from ``epoch`` on; returns the file."""
+        check_weight_values(
+            torch.from_numpy(weights),
+            f'the refresh before epoch {epoch} (did training diverge?)')
+        path = weights_path(self.directory, epoch)
+        record = dict(data_fingerprint=self.fingerprint,
+                      num_images=self.num_images, grid=list(self.grid),
+                      **self.settings)
+        if is_main_process():
+            save_weights(path, weights, record)
+        barrier()
+        if not osp.isfile(path):  # a node without the shared work_dir
+            save_weights(path, weights, record)
+        self.publish(epoch)
+        if is_main_process() and self.max_keep != -1:
+            old = [e for e in saved_epochs(self.directory) if e < epoch]
+            remove_weights(self.directory, old[:-(self.max_keep - 1) or None])
+        return path
+
+    def publish(self, epoch: int) -> None:
+        """Make the weights of ``epoch`` the ones every worker reads."""
+        self.store.publish(weights_path(self.directory, epoch))
+        self.live_epoch = epoch
+
+
+def saved_epochs(directory: str) -> List[int]:
+    """The epochs of the weight files in ``directory``, ascending."""
+    names = (osp.basename(p) for p in glob.glob(osp.join(directory, '*')))
+    return sorted(int(m.group(1)) for m in
+                  (re.fullmatch(r'epoch_(\d+)\.npy', n) for n in names) if m)

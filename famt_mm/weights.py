@@ -11,6 +11,9 @@ import torch
 
 FUSION_MODES = ('famt', 'attention', 'frequency', 'sum')
 FREQUENCY_SOURCES = ('feature', 'image')
+# 'lowpass': ours (2-D Gaussian low-pass at DC); 'nyquist_notch': the
+# public FAMT-labelled code's (1-D raster order, 1 - Gaussian at Nyquist).
+FREQUENCY_FILTERS = ('lowpass', 'nyquist_notch')
 # Smallest fused weight, relative to the image maximum. Per-head min-max
 # can give a patch a head mean of exactly 0 (every head's minimum); with
 # weight 0 weighted sampling would place it last in every draw, i.e. make
@@ -133,6 +136,46 @@ def feature_frequency_weights(patch_tokens: torch.Tensor, hw, cutoff=0.25):
         raise ValueError(f'patch grid {hw} does not hold {n} tokens')
     grid = patch_tokens.transpose(1, 2).reshape(b, c, h, w)
     return ratio_to_mean(lowpass_magnitude(grid, cutoff).flatten(1))
+
+
+def nyquist_notch(n: int, sigma: float, device=None) -> torch.Tensor:
+    """The public FAMT-labelled code's filter on an unshifted 1-D ``fft``
+    of ``n`` tokens: ``H(k) = 1 - exp(-(k - (n - 1) / 2)^2 / (2 (sigma
+    n)^2))`` for bins k = 0 .. n - 1, i.e. one minus a Gaussian of ``sigma``
+    cycles per token centred on the Nyquist bin. Returns (n, ) float32."""
+    if not 0 < sigma:
+        raise ValueError(f'sigma must be > 0 (cycles per token), got {sigma}')
+    k = torch.arange(n, device=device, dtype=torch.float32)
+    return 1 - torch.exp(-(k - (n - 1) / 2)**2 / (2 * (sigma * n)**2))
+
+
+def raster_frequency_weights(patch_tokens: torch.Tensor,
+                             sigma: float = 0.075) -> torch.Tensor:
+    """The public FAMT-labelled code's frequency cue, to reproduce its
+    weights (``FAMTHook(frequency_filter='nyquist_notch')``).
+
+    Every channel of the tokens is filtered along the 1-D raster token
+    order with :func:`nyquist_notch` (``fft`` over N, not over the 2-D
+    grid); the per-token magnitude summed over channels is divided by the
+    image's mean *unfiltered* magnitude (also summed over channels):
+    ``f(n) = sum_c |IFFT(H * FFT(x_c))(n)| / mean_n sum_c |x_c(n)|``.
+    It removes only the top of the spectrum (see ``docs/method.md``).
+
+    Args:
+        patch_tokens (Tensor): (B, N, C), no [CLS].
+        sigma (float): the Gaussian's sigma in cycles per token (the public
+            code's 0.075).
+
+    Returns:
+        Tensor: (B, N) positive weights (mean about 1, not exactly).
+    """
+    tokens = patch_tokens.float()
+    spectrum = torch.fft.fft(tokens, dim=1)
+    notch = nyquist_notch(tokens.shape[1], sigma, tokens.device)
+    filtered = torch.fft.ifft(spectrum * notch[None, :, None], dim=1)
+    magnitude = filtered.abs().sum(dim=-1)
+    scale = tokens.abs().sum(dim=-1).mean(dim=1, keepdim=True)
+    return magnitude / scale.clamp_min(1e-12)
 
 
 def image_frequency_weights(images: torch.Tensor, patch_size: int,

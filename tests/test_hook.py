@@ -34,7 +34,7 @@ class FAMTRecorder(Hook):
                 epoch=runner.epoch,
                 phase=runner.model.mask_phase,
                 weights=weights,
-                weights_file=famt.loader_transform.store.path))
+                weights_file=famt.store.path))
 
     def after_train_iter(self, runner, batch_idx, data_batch=None,
                          outputs=None):
@@ -50,8 +50,9 @@ def train(cfg):
 
 
 def test_schedule_helpers():
-    assert refresh_schedule(40, 40, 400) == [40, 80, 120, 160, 200, 240,
-                                             280, 320, 360]
+    assert refresh_schedule('famt', 40, 40, 400) == (
+        40, [40, 80, 120, 160, 200, 240, 280, 320, 360])
+    assert refresh_schedule('random', 40, 40, 400) == (400, [])
     assert to_epochs(0.1, 400) == 40 and to_epochs(3, 400) == 3
     with pytest.raises(ValueError, match="mode 'amt2' is not one of"):
         FAMTHook(mode='amt2')
@@ -81,7 +82,7 @@ def test_refresh_epochs_phases_and_persistent_workers(tmp_path, photos_dir):
     ckpt = torch.load(osp.join(tmp_path, 'epoch_5.pth'))  # safe unpickler
     hook = next(h for h in runner.hooks if isinstance(h, FAMTHook))
     assert ckpt['famt'] == dict(weights_epoch=4, num_images=16, grid=[8, 8],
-                                data_fingerprint=hook.fingerprint)
+                                data_fingerprint=hook.archive.fingerprint)
     # the panels of every refresh went to the visualizer's local backend
     for epoch in (2, 4):
         assert glob.glob(osp.join(tmp_path, '*', 'vis_data', 'vis_image',
@@ -194,7 +195,7 @@ def test_resume_recomputes_weights_of_other_images(tmp_path, photos_dir):
     record = json.loads(
         (tmp_path / 'famt_weights' / 'epoch_1.json').read_text())
     hook = next(h for h in runner.hooks if isinstance(h, FAMTHook))
-    assert record['data_fingerprint'] == hook.fingerprint
+    assert record['data_fingerprint'] == hook.archive.fingerprint
 
 
 def test_resume_after_swapped_image_contents(tmp_path, photos_dir):
@@ -228,14 +229,16 @@ def test_resume_with_other_cue_settings_recomputes(tmp_path, photos_dir):
                             interval=5))
     record = json.loads(
         (tmp_path / 'famt_weights' / 'epoch_1.json').read_text())
-    assert (record['mode'], record['frequency_source'],
-            record['cutoff']) == ('famt', 'feature', 0.25)
+    assert {k: record[k] for k in ('fusion', 'frequency_source',
+                                   'frequency_filter', 'cutoff')} == dict(
+        fusion='famt', frequency_source='feature',
+        frequency_filter='lowpass', cutoff=0.25)
     runner, rows = resume_after(tmp_path, photos_dir, mode='attention')
-    assert "computed with other settings (mode 'famt' -> 'attention')" in \
+    assert "computed with other settings (fusion 'famt' -> 'attention')" in \
         logged(runner)
     record = json.loads(
         (tmp_path / 'famt_weights' / 'epoch_1.json').read_text())
-    assert record['mode'] == 'attention'
+    assert record['fusion'] == 'attention'
 
 
 def test_stale_temporary_files_are_removed_and_old_runs_kept(
@@ -375,6 +378,11 @@ def test_data_set_without_sample_idx_fails_before_training(tmp_path,
     (dict(max_keep_weights=0), 'max_keep_weights must be -1'),
     (dict(log_panels=-2), 'log_panels must be None or an int >= 0'),
     (dict(mode='bogus'), "mode 'bogus' is not one of"),
+    (dict(frequency_filter='box'), "frequency_filter 'box' is not one of"),
+    (dict(frequency_filter='nyquist_notch', frequency_source='image'),
+     "'nyquist_notch' filters the token order, so it needs "
+     "frequency_source='feature', got 'image'"),
+    (dict(store=''), "store must be a non-empty name, got ''"),
 ])
 def test_hook_checks_its_arguments_at_construction(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -396,4 +404,41 @@ def test_schedule_without_refresh_is_refused(tmp_path, photos_dir, warmup):
     with pytest.raises(ValueError, match=r"mode='famt'\) would never "
                        rf'refresh the weights: warmup_epochs={warmup} is 3 '
                        'epochs of 3'):
+        Runner.from_cfg(cfg).train()
+
+
+def test_unwritable_weights_folder_and_empty_images_fail_before_training(
+        tmp_path, photos_dir, monkeypatch):
+    """What used to fail after the warm-up (the first save) or in a worker
+    mid-epoch (an empty image, without its path) fails in before_train,
+    naming the folder or the file."""
+    import shutil
+    import tempfile as tempfile_module
+
+    from mmengine.runner import Runner
+
+    import famt_mm.fileio
+    real = tempfile_module.TemporaryFile
+
+    def read_only(*args, dir=None, **kwargs):  # noqa: A002
+        if dir is not None and dir.endswith('famt_weights'):
+            raise PermissionError(13, 'Permission denied')
+        return real(*args, dir=dir, **kwargs)
+
+    # root may write anywhere, so the refusal is simulated where it bites
+    monkeypatch.setattr(famt_mm.fileio.tempfile, 'TemporaryFile', read_only)
+    cfg = tiny_famt_mae_cfg(tmp_path / 'ro', photos_dir, epochs=2)
+    with pytest.raises(ValueError, match=r'cannot write in .*famt_weights: '
+                       r'.*famt_weights is not writable \(Permission denied'):
+        Runner.from_cfg(cfg).train()
+    assert not glob.glob(str(tmp_path / 'ro' / '*.pth'))  # nothing trained
+    monkeypatch.undo()
+
+    data = tmp_path / 'data'
+    shutil.copytree(photos_dir, data)
+    empty = data / 'zz_empty.png'
+    empty.write_bytes(b'')
+    cfg = tiny_famt_mae_cfg(tmp_path / 'empty', str(data), epochs=2)
+    with pytest.raises(ValueError, match=rf'{empty} is an empty file '
+                       r'\(0 bytes\), not an image'):
         Runner.from_cfg(cfg).train()

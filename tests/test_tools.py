@@ -138,3 +138,65 @@ def test_demo_on_fewer_than_four_images(tmp_path, photos_dir):
          str(work), '--cfg-options', 'train_cfg.max_epochs=2',
          'custom_hooks.0.warmup_epochs=1', 'custom_hooks.0.interval=1'])
     assert (work / 'famt_demo.png').is_file()
+
+
+def test_output_paths_are_checked_before_the_work(tmp_path, photos_dir):
+    """A directory, a wrong extension or an unwritable folder is refused
+    when the arguments are read, not after minutes of work."""
+    import pytest
+
+    from famt_mm.fileio import check_output_path
+    assert check_output_path(str(tmp_path / 'new' / 'a.json'),
+                             ('.json', )).endswith('a.json')
+    with pytest.raises(ValueError, match='is a directory'):
+        check_output_path(str(tmp_path))
+    with pytest.raises(ValueError, match=r"must end with one of \['.png'\]"):
+        check_output_path(str(tmp_path / 'fig'), ('.png', ))
+    blocker = tmp_path / 'file'
+    blocker.write_text('x')
+    with pytest.raises(ValueError, match=f'{blocker} is a file'):
+        check_output_path(str(blocker / 'sub' / 'a.json'))
+
+    def refused(cmd, message):
+        out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+        assert out.returncode == 2 and message in out.stderr, out.stderr
+
+    config = dumped_famt_cfg(tmp_path, photos_dir, epochs=1)
+    image = osp.join(photos_dir, 'coins.png')
+    refused([sys.executable, 'tools/visualize.py', config, 'x.pth', image,
+             '--out', str(tmp_path)], 'is a directory')
+    refused([sys.executable, 'tools/visualize.py', config, 'x.pth', image,
+             '--out', str(tmp_path / 'fig')], "must end with one of")
+    refused([sys.executable, 'tools/benchmark.py', config, '--iters', '0'],
+            '--iters must be >= 1, got 0')
+    refused([sys.executable, 'tools/benchmark.py', config, '--out',
+             str(blocker / 'r.json')], 'is a file')
+    refused([sys.executable, 'tools/convert_checkpoint.py', 'x.pth',
+             str(tmp_path), '--target', 'mmdet'], 'dst: ')
+    refused([sys.executable, 'tools/convert_checkpoint.py', 'x.pth', 'y.pth',
+             '--target', 'vitdet', '--img-size', '512'],
+            '--img-size applies to --target mmdet / mmseg')
+
+
+def test_check_images_lists_what_does_not_decode(tmp_path, photos_dir):
+    import shutil
+    data = tmp_path / 'data'
+    shutil.copytree(photos_dir, data)
+    (data / 'empty.jpg').write_bytes(b'')
+    (data / 'notes.png').write_text('not an image')
+    out = subprocess.run([sys.executable, 'tools/check_images.py',
+                          str(data)], capture_output=True, text=True,
+                         cwd=ROOT)
+    assert out.returncode == 1
+    lines = out.stdout.strip().splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith(f'cannot decode image {data}/empty.jpg '
+                               '(0 bytes')
+    assert lines[1].startswith(f'cannot decode image {data}/notes.png (12 '
+                               'bytes: not an image OpenCV can decode)')
+    shutil.rmtree(data)
+    shutil.copytree(photos_dir, data)
+    out = subprocess.run([sys.executable, 'tools/check_images.py',
+                          str(data)], capture_output=True, text=True,
+                         cwd=ROOT)
+    assert out.returncode == 0 and 'do not decode' in out.stderr

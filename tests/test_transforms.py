@@ -5,8 +5,9 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from famt_mm.transforms import (FAMTRandomFlip, FAMTRandomResizedCrop,
-                                FAMTWeightStore, LoadFAMTWeights, crop_view,
-                                flip_view, pool_view)
+                                LoadFAMTWeights, crop_view, flip_view,
+                                pool_view)
+from famt_mm.weight_files import FAMTWeightStore
 
 
 def pixel_reference(weight_map, view, grid, res=240):
@@ -71,7 +72,8 @@ def test_bright_corner_after_crop():
 
 
 def published_loader(tmp_path, maps, patch_size):
-    loader = LoadFAMTWeights(patch_size=patch_size)
+    # a store of its own: nothing another test published
+    loader = LoadFAMTWeights(store=str(tmp_path), patch_size=patch_size)
     path = tmp_path / 'weights.npy'
     np.save(path, maps.astype(np.float16))
     loader.store.publish(str(path))
@@ -103,8 +105,8 @@ def test_real_transforms_move_weights_with_the_image(tmp_path, seed):
     assert np.corrcoef(got.ravel(), expected.ravel())[0, 1] > 0.98
 
 
-def test_uniform_before_first_publish():
-    out = LoadFAMTWeights(patch_size=4)(
+def test_uniform_before_first_publish(tmp_path):
+    out = LoadFAMTWeights(store=str(tmp_path), patch_size=4)(
         dict(img=np.zeros((32, 24, 3)), sample_idx=3))
     assert torch.equal(out['famt_weights'], torch.ones(8, 6))
 
@@ -137,7 +139,7 @@ class TinySet(Dataset):
 
 @pytest.mark.parametrize('context', ['fork', 'spawn'])
 def test_persistent_workers_see_new_weights(tmp_path, context):
-    loader = LoadFAMTWeights(patch_size=4)
+    loader = LoadFAMTWeights(store=str(tmp_path), patch_size=4)
     data = DataLoader(TinySet(loader), batch_size=4, num_workers=2,
                       persistent_workers=True, multiprocessing_context=context)
     assert torch.equal(next(iter(data)), torch.ones(4, 2, 2))  # warm-up
@@ -150,12 +152,15 @@ def test_persistent_workers_see_new_weights(tmp_path, context):
 
 
 def test_store_path_roundtrip(tmp_path):
-    store = FAMTWeightStore()
+    store = FAMTWeightStore.get_instance(str(tmp_path))
     assert store.path is None and store.maps() is None
+    assert LoadFAMTWeights(store=str(tmp_path)).store is store  # one name
     np.save(tmp_path / 'w.npy', np.ones((1, 2, 2)))
     store.publish(str(tmp_path / 'w.npy'))
     assert store.path == str(tmp_path / 'w.npy')
     assert store.maps().shape == (1, 2, 2)
+    store.reset(patch_size=4)  # a new run: nothing published
+    assert store.path is None and store.patch_size == 4
 
 
 @pytest.mark.parametrize('pipeline,match', [
@@ -174,15 +179,28 @@ def test_pipelines_the_weights_cannot_follow_are_refused(pipeline, match):
     from mmpretrain.registry import TRANSFORMS
 
     import famt_mm  # noqa: F401
-    from famt_mm.transforms import find_weight_loader
+    from famt_mm.transforms import check_weight_pipeline
+    store = FAMTWeightStore.get_instance('famt')
 
     class Data:
         def __init__(self, steps):
             self.pipeline = Compose([TRANSFORMS.build(t) for t in steps])
 
     with pytest.raises(ValueError, match=match):
-        find_weight_loader(Data(pipeline))
-    ok = Data([dict(type='FAMTRandomResizedCrop', scale=32),
-               dict(type='FAMTRandomFlip', prob=0.5),
-               dict(type='LoadFAMTWeights')])
-    assert find_weight_loader(ok) is ok.pipeline.transforms[2]
+        check_weight_pipeline(Data(pipeline), store, 4)
+    steps = [dict(type='FAMTRandomResizedCrop', scale=32),
+             dict(type='FAMTRandomFlip', prob=0.5)]
+    check_weight_pipeline(Data(steps + [dict(type='LoadFAMTWeights')]),
+                          store, 4)
+    with pytest.raises(ValueError, match='has no LoadFAMTWeights'):
+        check_weight_pipeline(Data(steps), store, 4)
+    with pytest.raises(ValueError, match="reads the store 'other' but "
+                       "FAMTHook publishes to 'famt'"):
+        check_weight_pipeline(
+            Data(steps + [dict(type='LoadFAMTWeights', store='other')]),
+            store, 4)
+    with pytest.raises(ValueError, match=r'LoadFAMTWeights\(patch_size=8\) '
+                       'but the backbone patches are 4 px'):
+        check_weight_pipeline(
+            Data(steps + [dict(type='LoadFAMTWeights', patch_size=8)]),
+            store, 4)

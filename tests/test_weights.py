@@ -163,3 +163,58 @@ def test_fused_ranking_follows_attention_unless_frequency_is_strong():
 def test_minmax_of_constant_is_uniform():
     out = minmax_normalize(torch.full((2, 5), 3.0))
     assert torch.equal(out, torch.ones(2, 5))
+
+
+def np_raster_notch(tokens, sigma):
+    """(N, C) tokens -> (N, ) the public FAMT-labelled code's frequency cue,
+    with an explicit DFT matrix: per channel X = F x, Y = H X, y = F^-1 Y;
+    sum_c |y_c| over the mean of sum_c |x_c|."""
+    n = tokens.shape[0]
+    k = np.arange(n)
+    dft = np.exp(-2j * np.pi * np.outer(k, k) / n)
+    notch = np.array([
+        1 - np.exp(-(i - (n - 1) / 2)**2 / (2 * (sigma * n)**2))
+        for i in range(n)
+    ])
+    out = np.zeros(n)
+    for ch in range(tokens.shape[1]):
+        spectrum = dft @ tokens[:, ch]
+        out += np.abs(np.conj(dft) @ (notch * spectrum) / n)
+    return out / np.abs(tokens).sum(axis=1).mean()
+
+
+@pytest.mark.parametrize('n', [16, 49, 196])
+def test_public_code_filter_matches_an_independent_reference(n):
+    from famt_mm.weights import raster_frequency_weights
+    rng = np.random.default_rng(n)
+    tokens = rng.normal(size=(2, n, 5))
+    got = raster_frequency_weights(torch.from_numpy(tokens), 0.075).numpy()
+    for b in range(2):
+        np.testing.assert_allclose(got[b], np_raster_notch(tokens[b], 0.075),
+                                   rtol=1e-4, atol=1e-5)
+
+
+def test_public_code_filter_amplitudes():
+    """The table in docs/method.md: 1.000 / 0.996 / 0.585 / 0.0006 at
+    0.1 / 0.25 / 0.4 / 0.5 cycles per token, N = 196 (bins rounded)."""
+    from famt_mm.weights import nyquist_notch
+    notch = nyquist_notch(196, 0.075).numpy()
+    got = [notch[round(f * 196)] for f in (0.1, 0.25, 0.4, 0.5)]
+    np.testing.assert_allclose(got, [1.000, 0.996, 0.585, 0.0006],
+                               atol=5e-4)
+    # and it is the public filter that reaches the weights
+    from mmpretrain.models import VisionTransformer
+
+    from famt_mm.cues import CueSettings, famt_weights
+    vit = VisionTransformer(
+        arch=dict(embed_dims=32, num_layers=1, num_heads=2,
+                  feedforward_channels=64), img_size=32, patch_size=8)
+    vit.eval()
+    images = torch.rand(2, 3, 32, 32)
+    public = famt_weights(vit, images, CueSettings(
+        frequency_filter='nyquist_notch'))
+    ours = famt_weights(vit, images, CueSettings())
+    assert public['frequency'].shape == (2, 4, 4)
+    assert not torch.allclose(public['frequency'], ours['frequency'])
+    assert CueSettings(frequency_filter='nyquist_notch').cutoff == 0.075
+    assert CueSettings().cutoff == 0.25

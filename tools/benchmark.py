@@ -50,11 +50,13 @@ import torch
 from mmengine.config import Config, DictAction
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import MODELS, init_default_scope
+from mmpretrain.registry import HOOKS
 from mmpretrain.structures import DataSample
 from shared_data import unpack_shared
 from torch.utils.flop_counter import FlopCounterMode
 
 import famt_mm  # noqa: F401
+from famt_mm.fileio import check_output_path, save_json
 from famt_mm.refresh import batch_weights, eval_mode
 
 
@@ -95,6 +97,18 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if args.compare_amp and (args.amp or args.mode != 'step'):
         parser.error('--compare-amp is a step-mode option, without --amp')
+    for name in ('batch_size', 'iters', 'images', 'passes'):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            parser.error(f'--{name.replace("_", "-")} must be >= 1, got '
+                         f'{value}')
+    if args.warmup < 0:
+        parser.error(f'--warmup must be >= 0, got {args.warmup}')
+    if args.out:
+        try:
+            check_output_path(args.out, ('.json', ))
+        except ValueError as e:
+            parser.error(f'--out: {e}')
     return args
 
 
@@ -143,7 +157,8 @@ class Bench:
                           if args.device == 'cuda' else 'BF16OptimWrapper')
         optim_cfg.pop('loss_scale', None)
         self.optim = build_optim_wrapper(self.model, optim_cfg)
-        self.mode = famt_hook_cfg(cfg).get('mode', 'famt')
+        hook = HOOKS.build(famt_hook_cfg(cfg))
+        self.mode, self.cues = hook.mode, hook.cues
         self.model.set_mask_phase(
             'warmup' if self.mode == 'random' else 'famt')
         self.interval = refresh_interval(cfg)
@@ -189,7 +204,7 @@ class Bench:
         """One FAMTHook refresh batch: the no-grad full-token pass that
         computes the weights (as the hook, eval mode, autocast with AMP)."""
         with eval_mode(self.model):
-            batch_weights(self.model, self.data, self.mode, amp=self.amp)
+            batch_weights(self.model, self.data, self.cues, amp=self.amp)
 
     def refresh_step(self):
         start = time.perf_counter()
@@ -469,8 +484,7 @@ def main(argv=None):
                       command=' '.join(['python', 'tools/benchmark.py'] +
                                        argv),
                       results=rows)
-        with open(args.out, 'w') as f:
-            json.dump(result, f, indent=2)
+        save_json(args.out, result)
         print(f'wrote {args.out}')
 
 

@@ -19,7 +19,7 @@ import torch
 
 import famt_mm.compat  # noqa: F401  (MMEngine checkpoints under torch 2.6+)
 from famt_mm.convert import TARGETS, CheckpointError, convert
-from famt_mm.fileio import save_atomic
+from famt_mm.fileio import check_output_path, save_atomic
 
 
 def main(argv=None) -> int:
@@ -36,6 +36,13 @@ def main(argv=None) -> int:
         if len(args.img_size) > 2:
             parser.error('--img-size takes H or H W')
         img_size = (args.img_size[0], args.img_size[-1])
+    if args.target == 'vitdet' and args.img_size:
+        parser.error('--img-size applies to --target mmdet / mmseg; ViTDet '
+                     'resizes its position embeddings itself')
+    try:
+        check_output_path(args.dst)
+    except ValueError as e:
+        parser.error(f'dst: {e}')
     if osp.realpath(args.dst) == osp.realpath(args.src):
         print(f'error: dst is the source checkpoint {args.src}; converting '
               'in place would overwrite it: give another path',

@@ -39,8 +39,7 @@ def save_panels(runner, indices, titles, out_file: str) -> None:
     dataset = hook.refresh_dataset()
     batch = default_collate([dataset[i] for i in indices])
     figure = famt_mm.visualization.render_batch(
-        runner.model, batch, hook.mode, hook.frequency_source, hook.cutoff,
-        titles=titles)
+        runner.model, batch, hook.cues, titles=titles)
     PIL.Image.fromarray(figure).save(out_file)
 
 

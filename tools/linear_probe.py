@@ -24,8 +24,6 @@ folders must hold the same class names. MMPretrain's GPU protocol
 import argparse
 import json
 import math
-import os
-import os.path as osp
 import sys
 import time
 
@@ -41,7 +39,7 @@ from torch.utils.data import DataLoader
 import famt_mm  # noqa: F401
 from famt_mm.checkpoint import load_encoder
 from famt_mm.cues import run_capturing
-from famt_mm.fileio import save_json
+from famt_mm.fileio import check_output_path, save_json
 from famt_mm.probes import knn_accuracy, logistic_probe
 
 FEATURES = ('cls', 'mean')
@@ -177,9 +175,11 @@ def main():
                          f'got {value}')
     if args.lr <= 0:
         parser.error(f'--lr must be > 0, got {args.lr}')
-    if args.out and not os.access(
-            osp.dirname(osp.abspath(args.out)) or '.', os.W_OK):
-        parser.error(f'--out {args.out}: its folder is not writable')
+    if args.out:
+        try:
+            check_output_path(args.out, ('.json', ))
+        except ValueError as e:
+            parser.error(f'--out: {e}')
 
     start = time.perf_counter()
     try:

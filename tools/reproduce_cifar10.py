@@ -50,6 +50,7 @@ from shared_data import unpack_shared
 
 from famt_mm.checkpoint import checkpoint_loads
 from famt_mm.fileio import save_atomic, save_json
+from famt_mm.hooks import MODES
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = osp.join(ROOT, 'configs', 'pretrain', 'mae')
@@ -58,8 +59,9 @@ RECIPES = dict(
     gpu='{}-mae_vit-tiny-p4_1xb256-coslr-200e_cifar10-32px.py')
 PRESETS = dict(cpu=dict(epochs=10, parallel=1), gpu=dict(epochs=100,
                                                          parallel=3))
+# the committed recipe of each mode (others run on FAMT's)
 CONFIG_PREFIX = {'random': 'random', 'attention': 'amt', 'famt': 'famt'}
-MODES = ('random', 'attention', 'famt', 'frequency')
+
 LOG_TIME = re.compile(r'(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) - mmengine')
 
 
@@ -121,11 +123,16 @@ def pretrain_config(args, mode, seed, work_dir) -> str:
             dict(type='CosineAnnealingLR', T_max=epochs - warm,
                  by_epoch=True, begin=warm, end=epochs,
                  convert_to_iter_based=True))
-    # A checkpoint every epoch (only the latest kept): an interrupted run
-    # resumes where it stopped.
+    return dump_run_config(cfg, seed, work_dir, log_interval=50)
+
+
+def dump_run_config(cfg, seed: int, work_dir: str, log_interval: int) -> str:
+    """Finish a run's config (atomic checkpoint every epoch, only the
+    latest kept, so an interrupted run resumes where it stopped; seed;
+    work dir) and dump it next to its outputs. Returns the dumped path."""
     cfg.default_hooks.checkpoint = dict(type='SafeCheckpointHook', interval=1,
                                         max_keep_ckpts=1)
-    cfg.default_hooks.logger = dict(type='LoggerHook', interval=50)
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=log_interval)
     cfg.randomness = dict(seed=seed, diff_rank_seed=True)
     cfg.work_dir = work_dir
     path = osp.join(work_dir, 'pretrain_config.py')

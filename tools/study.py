@@ -47,7 +47,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
-from reproduce_cifar10 import default_data, pretrain_seconds, spread_indices
+from reproduce_cifar10 import (CONFIG_PREFIX, default_data, dump_run_config,
+                               pretrain_seconds, run, spread_indices)
 
 from famt_mm.checkpoint import checkpoint_loads
 from famt_mm.fileio import save_atomic, save_json
@@ -55,7 +56,6 @@ from famt_mm.fileio import save_atomic, save_json
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 RECIPE = osp.join(ROOT, 'configs', 'pretrain', 'mae',
                   '{}-mae_vit-mini-p4_1xb256-coslr-10e_cifar10-jpeg-32px.py')
-CONFIG_PREFIX = {'random': 'random', 'attention': 'amt', 'famt': 'famt'}
 ARMS = ('random', 'famt', 'attention')
 PRIMARY = ('logreg', 'mean')  # named in docs/results.md before the runs
 METRICS = (('logreg', 'mean'), ('logreg', 'cls'), ('knn', 'mean'),
@@ -149,21 +149,7 @@ def run_config(args, arm: str, seed: int, work_dir: str) -> str:
     if args.amp:  # bfloat16 autocast (MMEngine's AMP needs a GPU)
         cfg.optim_wrapper.type = 'BF16OptimWrapper'
         cfg.optim_wrapper.pop('loss_scale', None)
-    cfg.default_hooks.checkpoint = dict(type='SafeCheckpointHook',
-                                        interval=1, max_keep_ckpts=1)
-    cfg.default_hooks.logger = dict(type='LoggerHook', interval=20)
-    cfg.randomness = dict(seed=seed, diff_rank_seed=True)
-    cfg.work_dir = work_dir
-    path = osp.join(work_dir, 'pretrain_config.py')
-    os.makedirs(work_dir, exist_ok=True)
-    cfg.dump(path)
-    return path
-
-
-def run(cmd, log, env):
-    with open(log, 'a') as f:
-        subprocess.run(cmd, check=True, stdout=f, stderr=subprocess.STDOUT,
-                       cwd=ROOT, env=env)
+    return dump_run_config(cfg, seed, work_dir, log_interval=20)
 
 
 def start_from_branch(branch_ckpt: str, work_dir: str) -> None:

@@ -8,6 +8,7 @@ and fused weights of the checkpoint's encoder, and the masked (red) /
 thrown (grey) / visible patches its mask generator draws from them.
 """
 import argparse
+import dataclasses
 import os.path as osp
 import sys
 
@@ -15,13 +16,15 @@ import torch
 from mmengine.config import Config, DictAction
 from mmengine.dataset import Compose, default_collate
 from mmengine.registry import init_default_scope
-from mmpretrain.registry import MODELS, TRANSFORMS
+from mmpretrain.registry import HOOKS, MODELS, TRANSFORMS
 from PIL import Image
 
 import famt_mm  # noqa: F401
 from famt_mm.checkpoint import load_encoder
+from famt_mm.fileio import check_output_path, save_atomic
 from famt_mm.refresh import refresh_transforms
 from famt_mm.visualization import render_batch
+from famt_mm.weights import FUSION_MODES
 
 
 def main():
@@ -30,11 +33,16 @@ def main():
     parser.add_argument('checkpoint')
     parser.add_argument('images', nargs='+')
     parser.add_argument('--out', required=True, help='PNG to write')
-    parser.add_argument('--mode', help='weight fusion; default: the '
-                        "config's FAMTHook mode")
+    parser.add_argument('--mode', choices=FUSION_MODES,
+                        help="weight fusion; default: the config's FAMTHook "
+                        "mode ('famt' for a random-masking config)")
     parser.add_argument('--seed', type=int, default=0, help='mask seed')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args()
+    try:
+        check_output_path(args.out, ('.png', '.jpg', '.jpeg'))
+    except ValueError as e:
+        parser.error(f'--out: {e}')
     missing = [p for p in args.images if not osp.isfile(p)]
     if missing:
         sys.exit(f'not found: {missing}')
@@ -52,9 +60,11 @@ def main():
         load_encoder(model, args.checkpoint)
     except ValueError as e:
         sys.exit(f'visualize: {e}')
-    hook = next((h for h in cfg.get('custom_hooks', [])
-                 if h['type'] == 'FAMTHook'), {})
-    mode = args.mode or hook.get('mode', 'famt')
+    hook = HOOKS.build(next((h for h in cfg.get('custom_hooks', [])
+                             if h['type'] == 'FAMTHook'),
+                            dict(type='FAMTHook')))
+    cues = (dataclasses.replace(hook.cues, fusion=args.mode)
+            if args.mode else hook.cues)
 
     patch = model.backbone.patch_embed.projection.stride[0]
     input_hw = tuple(g * patch for g in model.patch_grid)
@@ -62,10 +72,11 @@ def main():
         [TRANSFORMS.build(dict(type='LoadImageFromFile'))], input_hw))
     batch = default_collate([pipeline(dict(img_path=p)) for p in args.images])
     figure = render_batch(
-        model, batch, mode, hook.get('frequency_source', 'feature'),
-        hook.get('cutoff', 0.25), torch.Generator().manual_seed(args.seed),
+        model, batch, cues, torch.Generator().manual_seed(args.seed),
         titles=[osp.splitext(osp.basename(p))[0] for p in args.images])
-    Image.fromarray(figure).save(args.out)
+    image = Image.fromarray(figure)
+    save_atomic(args.out, lambda f: image.save(
+        f, format='PNG' if args.out.lower().endswith('.png') else 'JPEG'))
     print(f'wrote {args.out}')
 
 
