@@ -163,6 +163,14 @@ class FAMTRandomResizedCrop(RandomResizedCrop):
     """:class:`mmpretrain.datasets.RandomResizedCrop` that records its crop
     in ``results['famt_view']`` so the FAMT weights follow it. Same args."""
 
+    def __init__(self, scale, **kwargs):
+        sizes = scale if isinstance(scale, (tuple, list)) else (scale, )
+        if not all(isinstance(v, int) and v > 0 for v in sizes):
+            # the parent asserts without a message
+            raise ValueError(f'FAMTRandomResizedCrop scale must be an int > '
+                             f'0 or a (w, h) of them, got {scale!r}')
+        super().__init__(scale, **kwargs)
+
     @cache_randomness
     def rand_crop_params(self, img: np.ndarray):
         """The parent's draw (top, left, height, width), remembered."""
@@ -188,6 +196,20 @@ class FAMTRandomResizedCrop(RandomResizedCrop):
 class FAMTRandomFlip(RandomFlip):
     """:class:`mmcv.transforms.RandomFlip` that records its flip in
     ``results['famt_view']`` so the FAMT weights follow it. Same args."""
+
+    def __init__(self, prob=None, direction='horizontal', **kwargs):
+        directions = ('horizontal', 'vertical', 'diagonal')
+        probs = prob if isinstance(prob, (list, tuple)) else [prob]
+        dirs = direction if isinstance(direction, (list, tuple)) else [
+            direction]
+        if not all(p is None or (isinstance(p, (int, float))
+                                 and 0 <= p <= 1) for p in probs):
+            raise ValueError(f'FAMTRandomFlip prob must be in [0, 1] (or a '
+                             f'list of such), got {prob!r}')
+        if not all(d in directions for d in dirs):
+            raise ValueError(f'FAMTRandomFlip direction must be one of '
+                             f'{directions} (or a list), got {direction!r}')
+        super().__init__(prob, direction, **kwargs)
 
     def transform(self, results: dict) -> dict:
         """Flip as the parent; record the flip in the view."""

@@ -204,3 +204,17 @@ def test_pipelines_the_weights_cannot_follow_are_refused(pipeline, match):
         check_weight_pipeline(
             Data(steps + [dict(type='LoadFAMTWeights', patch_size=8)]),
             store, 4)
+
+
+@pytest.mark.parametrize('transform,kwargs,match', [
+    (FAMTRandomResizedCrop, dict(scale=0), 'scale must be an int > 0'),
+    (FAMTRandomResizedCrop, dict(scale=(32, -1)), r'got \(32, -1\)'),
+    (FAMTRandomFlip, dict(prob=1.5), r'prob must be in \[0, 1\]'),
+    (FAMTRandomFlip, dict(prob=0.5, direction='up'), "got 'up'"),
+])
+def test_crop_and_flip_arguments_get_messages(transform, kwargs, match):
+    """MMPretrain / MMCV assert these without a message."""
+    with pytest.raises(ValueError, match=match):
+        transform(**kwargs)
+    assert transform(**{**kwargs, 'scale': 32} if 'scale' in kwargs
+                     else dict(prob=0.5)) is not None
