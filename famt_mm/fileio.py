@@ -1,4 +1,5 @@
 """Writes that never leave a partial file behind."""
+import argparse
 import json
 import os
 import tempfile
@@ -58,3 +59,14 @@ def check_output_path(path: str, suffixes=()) -> str:
         raise ValueError(f'{path} must end with one of {list(suffixes)}')
     check_writable_folder(os.path.dirname(os.path.abspath(path)))
     return path
+
+
+def output_file(*suffixes):
+    """An argparse ``type`` that checks an output path with
+    :func:`check_output_path` when the arguments are parsed."""
+    def output_path(path: str) -> str:
+        try:
+            return check_output_path(path, suffixes)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+    return output_path

@@ -132,8 +132,6 @@ class FAMTHook(Hook):
                 or max_keep_weights == 0 or max_keep_weights < -1):
             raise ValueError('max_keep_weights must be -1 (keep all) or '
                              f'an int >= 1, got {max_keep_weights!r}')
-        if not isinstance(store, str) or not store:
-            raise ValueError(f'store must be a non-empty name, got {store!r}')
         self.mode = mode
         self.warmup_epochs = warmup_epochs
         self.interval = interval
@@ -142,7 +140,7 @@ class FAMTHook(Hook):
         self.refresh_pipeline = refresh_pipeline
         self.max_keep_weights = max_keep_weights
         self.log_panels = log_panels
-        self.store = FAMTWeightStore.get_instance(store)
+        self.store = FAMTWeightStore.named(store)
         self.archive: Optional[WeightArchive] = None
         self._checkpoint_record: dict = {}
         # a refresh is logged (and benchmarked) relative to an epoch

@@ -116,11 +116,9 @@ class LoadFAMTWeights(BaseTransform):
 
     def __init__(self, store: str = 'famt',
                  patch_size: Optional[int] = None):
-        if not isinstance(store, str) or not store:
-            raise ValueError(f'store must be a non-empty name, got {store!r}')
         self.patch_size = check_int('patch_size', patch_size, 1,
                                     optional=True)
-        self.store = FAMTWeightStore.get_instance(store)
+        self.store = FAMTWeightStore.named(store)
 
     def transform(self, results: dict) -> dict:
         """Add ``famt_weights`` (H / p, W / p) for ``results['img']``."""

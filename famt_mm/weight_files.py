@@ -192,6 +192,14 @@ class FAMTWeightStore(ManagerMixin):
             self._PATH_BYTES, dtype=torch.uint8).share_memory_()
         self._cache = (0, None)  # this process's (version, memmap)
 
+    @classmethod
+    def named(cls, name) -> 'FAMTWeightStore':
+        """The store called ``name`` (created on first use), or a
+        ValueError for a name that is not a non-empty string."""
+        if not isinstance(name, str) or not name:
+            raise ValueError(f'store must be a non-empty name, got {name!r}')
+        return cls.get_instance(name)
+
     def reset(self, patch_size: int = 0) -> None:
         """Nothing published (uniform weights); the model's patch size.
         Call before the dataloader workers start."""

@@ -56,7 +56,7 @@ from shared_data import unpack_shared
 from torch.utils.flop_counter import FlopCounterMode
 
 import famt_mm  # noqa: F401
-from famt_mm.fileio import check_output_path, save_json
+from famt_mm.fileio import output_file, save_json
 from famt_mm.refresh import batch_weights, eval_mode
 
 
@@ -88,7 +88,8 @@ def parse_args(argv=None):
     parser.add_argument('--step-images-per-s', type=float,
                         help='data mode: images/s one training step '
                         'consumes with the first config')
-    parser.add_argument('--out', help='write the results as JSON')
+    parser.add_argument('--out', type=output_file('.json'),
+                        help='write the results as JSON')
     parser.add_argument('--memory-repeats', type=int, default=3,
                         help='fresh processes per config for peak memory '
                         '(median); 0 skips the memory measurement')
@@ -104,11 +105,6 @@ def parse_args(argv=None):
                          f'{value}')
     if args.warmup < 0:
         parser.error(f'--warmup must be >= 0, got {args.warmup}')
-    if args.out:
-        try:
-            check_output_path(args.out, ('.json', ))
-        except ValueError as e:
-            parser.error(f'--out: {e}')
     return args
 
 

@@ -19,13 +19,14 @@ import torch
 
 import famt_mm.compat  # noqa: F401  (MMEngine checkpoints under torch 2.6+)
 from famt_mm.convert import TARGETS, CheckpointError, convert
-from famt_mm.fileio import check_output_path, save_atomic
+from famt_mm.fileio import output_file, save_atomic
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('src', help='MMPretrain pretraining checkpoint')
-    parser.add_argument('dst', help='where to write the backbone checkpoint')
+    parser.add_argument('dst', type=output_file(),
+                        help='where to write the backbone checkpoint')
     parser.add_argument('--target', required=True, choices=TARGETS)
     parser.add_argument('--img-size', type=int, nargs='+',
                         help='downstream input size (H [W]) to resize the '
@@ -39,10 +40,6 @@ def main(argv=None) -> int:
     if args.target == 'vitdet' and args.img_size:
         parser.error('--img-size applies to --target mmdet / mmseg; ViTDet '
                      'resizes its position embeddings itself')
-    try:
-        check_output_path(args.dst)
-    except ValueError as e:
-        parser.error(f'dst: {e}')
     if osp.realpath(args.dst) == osp.realpath(args.src):
         print(f'error: dst is the source checkpoint {args.src}; converting '
               'in place would overwrite it: give another path',

@@ -39,7 +39,7 @@ from torch.utils.data import DataLoader
 import famt_mm  # noqa: F401
 from famt_mm.checkpoint import load_encoder
 from famt_mm.cues import run_capturing
-from famt_mm.fileio import check_output_path, save_json
+from famt_mm.fileio import output_file, save_json
 from famt_mm.probes import knn_accuracy, logistic_probe
 
 FEATURES = ('cls', 'mean')
@@ -166,7 +166,8 @@ def main():
                         help='where the features are computed')
     parser.add_argument('--max-images', type=int,
                         help='N images of each folder, evenly spread')
-    parser.add_argument('--out', help='write the result as JSON')
+    parser.add_argument('--out', type=output_file('.json'),
+                        help='write the result as JSON')
     args = parser.parse_args()
     for name in ('epochs', 'batch_size', 'max_images'):
         value = getattr(args, name)
@@ -175,11 +176,6 @@ def main():
                          f'got {value}')
     if args.lr <= 0:
         parser.error(f'--lr must be > 0, got {args.lr}')
-    if args.out:
-        try:
-            check_output_path(args.out, ('.json', ))
-        except ValueError as e:
-            parser.error(f'--out: {e}')
 
     start = time.perf_counter()
     try:

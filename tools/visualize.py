@@ -21,7 +21,7 @@ from PIL import Image
 
 import famt_mm  # noqa: F401
 from famt_mm.checkpoint import load_encoder
-from famt_mm.fileio import check_output_path, save_atomic
+from famt_mm.fileio import output_file, save_atomic
 from famt_mm.refresh import refresh_transforms
 from famt_mm.visualization import render_batch
 from famt_mm.weights import FUSION_MODES
@@ -32,17 +32,15 @@ def main():
     parser.add_argument('config')
     parser.add_argument('checkpoint')
     parser.add_argument('images', nargs='+')
-    parser.add_argument('--out', required=True, help='PNG to write')
+    parser.add_argument('--out', required=True,
+                        type=output_file('.png', '.jpg', '.jpeg'),
+                        help='PNG (or JPEG) to write')
     parser.add_argument('--mode', choices=FUSION_MODES,
                         help="weight fusion; default: the config's FAMTHook "
                         "mode ('famt' for a random-masking config)")
     parser.add_argument('--seed', type=int, default=0, help='mask seed')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args()
-    try:
-        check_output_path(args.out, ('.png', '.jpg', '.jpeg'))
-    except ValueError as e:
-        parser.error(f'--out: {e}')
     missing = [p for p in args.images if not osp.isfile(p)]
     if missing:
         sys.exit(f'not found: {missing}')
