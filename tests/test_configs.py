@@ -112,11 +112,24 @@ DATASET_STATS = {
 @pytest.mark.parametrize('dataset', sorted(DATASET_STATS))
 def test_pretraining_and_probing_normalise_alike(dataset):
     """Every 224-px small-data pretraining config and the benchmark configs
-    that probe and fine-tune it use the data set's own statistics."""
+    that probe and fine-tune it read the same images, normalised with the
+    data set's own statistics (RandAugment fills with its mean)."""
     paths = glob.glob(
         osp.join(CONFIGS, 'pretrain', '*', f'*_{dataset}-224px.py'))
     assert len(paths) == 4, paths  # MAE, SimMIM, linear, fine-tuning
+    mean, std = DATASET_STATS[dataset]
+    roots = set()
     for path in paths:
-        pre = Config.fromfile(path).data_preprocessor
-        assert [list(pre.mean), list(pre.std)] == list(
-            map(list, DATASET_STATS[dataset])), path
+        cfg = Config.fromfile(path)
+        pre = cfg.data_preprocessor
+        assert [list(pre.mean), list(pre.std)] == [mean, std], path
+        data = cfg.train_dataloader.dataset
+        # CIFAR's arrays are RGB; decoded files are BGR
+        assert pre.to_rgb == (data.type == 'CustomDataset'), path
+        roots.add((data.type, data.data_root))
+        for step in data.pipeline:
+            if step.type == 'RandAugment':
+                fill = [round(m) for m in mean]
+                assert list(step.hparams.pad_val) == (
+                    fill[::-1] if pre.to_rgb else fill), path
+    assert len(roots) == 1, roots

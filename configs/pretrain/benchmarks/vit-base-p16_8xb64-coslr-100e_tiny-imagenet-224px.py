@@ -1,10 +1,17 @@
-# Fine-tuning on Tiny-ImageNet (200 classes, 64 px images) at 224 px:
-# the STL-10 setting on data/tiny-imagenet-200/{train,val}/<class>/*.
-_base_ = './vit-base-p16_8xb64-coslr-100e_stl10-224px.py'
-num_classes = 200
-data_root = 'data/tiny-imagenet-200/'
-data_preprocessor = dict(num_classes=num_classes)
-train_dataloader = dict(dataset=dict(data_root=data_root))
-val_dataloader = dict(dataset=dict(data_root=data_root))
+# Fine-tuning on Tiny-ImageNet at 224 px (the paper's small-data transfer setting).
+#   --cfg-options model.backbone.init_cfg.checkpoint=PRETRAIN.pth
+_base_ = [
+    '../_base_/small_data/vit-base-p16_8xb64-coslr-100e.py',
+    '../_base_/datasets/tiny-imagenet_224px.py'
+]
+data_set = _base_.data_set
+data_preprocessor = dict(num_classes=data_set.num_classes, **data_set.norm)
+train_pipeline = data_set.load + _base_.train_pipeline
+train_pipeline[-2].hparams.pad_val = data_set.pad_val  # RandAugment's fill
+train_dataloader = dict(
+    dataset=dict(_delete_=True, **data_set.train, pipeline=train_pipeline))
+val_dataloader = dict(
+    dataset=dict(_delete_=True, **data_set.test,
+                 pipeline=data_set.load + _base_.test_pipeline))
 test_dataloader = val_dataloader
-model = dict(head=dict(num_classes=num_classes))
+model = dict(head=dict(num_classes=data_set.num_classes))

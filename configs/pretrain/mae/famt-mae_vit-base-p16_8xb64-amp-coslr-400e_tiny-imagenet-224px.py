@@ -1,28 +1,10 @@
-# FAMT-MAE pretraining on tiny-imagenet at 224 px, ViT-B/16 (the authors'
-# small-data setting); 'mode' in custom_hooks switches random / AMT / FAMT.
-_base_ = './famt-mae_vit-base-p16_8xb512-amp-coslr-400e_in1k.py'
-
-data_preprocessor = dict(
-    mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], to_rgb=True)
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='FAMTRandomResizedCrop', scale=224,
-         crop_ratio_range=(0.2, 1.0), backend='pillow',
-         interpolation='bicubic'),
-    dict(type='FAMTRandomFlip', prob=0.5),
-    dict(type='LoadFAMTWeights'),
-    dict(type='PackInputs', algorithm_keys=['famt_weights'])
+# FAMT-MAE pretraining on Tiny-ImageNet at 224 px, ViT-B/16 (the authors' small-data
+# setting); 'mode' in custom_hooks switches random / AMT / FAMT.
+_base_ = [
+    '../_base_/small_data/famt-mae_vit-base-p16_8xb64-amp-coslr-400e.py',
+    '../_base_/datasets/tiny-imagenet_224px.py'
 ]
+data_preprocessor = _base_.data_set.norm
 train_dataloader = dict(
-    batch_size=64,
-    dataset=dict(_delete_=True, type='CustomDataset',
-                 data_root='data/tiny-imagenet-200/',
-                 data_prefix='train', with_label=False,
-                 pipeline=train_pipeline))
-optim_wrapper = dict(optimizer=dict(lr=1.5e-4 * 512 / 256))
-auto_scale_lr = dict(base_batch_size=512)
-# The paper's MAE cadence: 40 of 400 epochs random (r=0.75), then a
-# refresh every 40 epochs.
-custom_hooks = [
-    dict(type='FAMTHook', mode='famt', warmup_epochs=0.1, interval=0.1)
-]
+    dataset=dict(_delete_=True, **_base_.data_set.pretrain,
+                 pipeline=_base_.data_set.load + _base_.train_pipeline))

@@ -1,0 +1,19 @@
+# Tiny-ImageNet (200 classes, 64-px images) at 224 px, the small-data
+# setting: what FAMT pretraining (MAE, SimMIM) and its benchmarks (linear,
+# fine-tuning) share; see cifar10_224px.py. Folder layout
+# data/tiny-imagenet-200/{train,val}/<class>/*.
+data_set = dict(
+    # ImageNet's mean / std (0-255, RGB): Tiny-ImageNet is an ImageNet
+    # subset, and the authors' code normalises every data set with it
+    norm=dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375],
+              to_rgb=True),  # files decode to BGR
+    load=[dict(type='LoadImageFromFile')],
+    # pretraining needs no labels: any image under train/ counts
+    pretrain=dict(type='CustomDataset', data_root='data/tiny-imagenet-200/',
+                  data_prefix='train', with_label=False),
+    train=dict(type='CustomDataset', data_root='data/tiny-imagenet-200/',
+               data_prefix='train'),
+    test=dict(type='CustomDataset', data_root='data/tiny-imagenet-200/',
+              data_prefix='val'),
+    num_classes=200,
+    pad_val=[104, 116, 124])  # RandAugment's fill: the mean, as the images (BGR)
