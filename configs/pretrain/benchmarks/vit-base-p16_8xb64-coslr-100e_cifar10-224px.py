@@ -1,4 +1,4 @@
-# Fine-tuning on CIFAR-10 at 224 px (the paper's small-data transfer setting).
+# Fine-tuning at 224 px (the paper's small-data transfer setting).
 #   --cfg-options model.backbone.init_cfg.checkpoint=PRETRAIN.pth
 _base_ = [
     '../_base_/small_data/vit-base-p16_8xb64-coslr-100e.py',

@@ -1,5 +1,6 @@
-# FAMT-MAE pretraining on CIFAR-10 at 224 px, ViT-B/16 (the authors' small-data
-# setting); 'mode' in custom_hooks switches random / AMT / FAMT.
+# FAMT-MAE pretraining at 224 px, ViT-B/16 (the authors' small-data
+# setting) on the data set in _base_; 'mode' in custom_hooks switches
+# random / AMT / FAMT.
 _base_ = [
     '../_base_/small_data/famt-mae_vit-base-p16_8xb64-amp-coslr-400e.py',
     '../_base_/datasets/cifar10_224px.py'

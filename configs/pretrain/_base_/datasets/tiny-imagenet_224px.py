@@ -16,4 +16,4 @@ data_set = dict(
     test=dict(type='CustomDataset', data_root='data/tiny-imagenet-200/',
               data_prefix='val'),
     num_classes=200,
-    pad_val=[104, 116, 124])  # RandAugment's fill: the mean, as the images (BGR)
+    pad_val=[104, 116, 124])  # RandAugment's fill: the mean, BGR as loaded

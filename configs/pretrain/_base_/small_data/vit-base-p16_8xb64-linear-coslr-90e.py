@@ -1,7 +1,7 @@
 # Linear probing at 224 px on a small data set (the paper's small-data
 # transfer setting): the ImageNet linear protocol at batch 64 per GPU. A
 # config lists it with one of ../datasets/*_224px.py and takes the data set
-# from `data_set` (../../benchmarks/vit-base-p16_8xb64-linear-coslr-90e_cifar10-224px.py).
+# from `data_set` (../../benchmarks/*-linear-*_cifar10-224px.py).
 _base_ = '../../benchmarks/vit-base-p16_8xb2048-linear-coslr-90e_in1k.py'
 
 # after the data set's loading steps
