@@ -2,10 +2,8 @@
 import time
 from typing import List, Optional, Sequence, Tuple, Union
 
-from mmengine.dataset import default_collate
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
-from mmengine.runner.amp import autocast
 from mmpretrain.registry import HOOKS
 from mmpretrain.utils import get_ori_model
 
@@ -16,7 +14,7 @@ from .refresh import (base_dataset, compute_weights, gather_weights, map_grid,
                       refresh_dataset, refresh_summary, shard_loader)
 from .seeding import shared_rank_seed
 from .transforms import check_weight_pipeline
-from .visualization import render_batch
+from .visualization import render_first
 from .weight_files import FAMTWeightStore, WeightArchive
 from .weights import FUSION_MODES
 
@@ -33,6 +31,12 @@ def to_epochs(value: Union[int, float], max_epochs: int) -> int:
     return int(value)
 
 
+def interval_epochs(interval: Union[int, float], max_epochs: int) -> int:
+    """Epochs between two refreshes (at least 1: a fraction of a short run
+    can round to 0 epochs, then every epoch refreshes)."""
+    return max(1, to_epochs(interval, max_epochs))
+
+
 def refresh_schedule(mode: str, warmup_epochs: Union[int, float],
                      interval: Union[int, float],
                      max_epochs: int) -> Tuple[int, List[int]]:
@@ -40,8 +44,7 @@ def refresh_schedule(mode: str, warmup_epochs: Union[int, float],
     weights are recomputed (none for 'random'); an error if a FAMT mode
     would never refresh."""
     warmup = to_epochs(warmup_epochs, max_epochs)
-    # a fraction of a short run can round to 0 epochs: refresh each one
-    step = max(1, to_epochs(interval, max_epochs))
+    step = interval_epochs(interval, max_epochs)
     if mode == 'random':
         return max_epochs, []
     schedule = list(range(warmup, max_epochs, step))
@@ -161,9 +164,8 @@ class FAMTHook(Hook):
         self._warmup, self.schedule = refresh_schedule(
             self.mode, self.warmup_epochs, self.interval, runner.max_epochs)
         self.dataset = base_dataset(runner.train_dataloader.dataset)
-        patch = model.backbone.patch_embed.projection.stride[0]
-        check_weight_pipeline(self.dataset, self.store, patch)
-        self.input_hw = tuple(g * patch for g in model.patch_grid)
+        check_weight_pipeline(self.dataset, self.store, model.patch_size)
+        self.input_hw = model.input_size
         # what would otherwise fail only after the warm-up: the masks'
         # counts on this grid and the refresh pipeline
         for generator in (model.mask_generator, model.warmup_mask_generator):
@@ -171,7 +173,8 @@ class FAMTHook(Hook):
         self.refresh_dataset()
         self.archive = WeightArchive(
             runner.work_dir, self.dataset, map_grid(model, self.input_hw),
-            self.cues.record(), self.store, patch, self.max_keep_weights)
+            self.cues.record(), self.store, model.patch_size,
+            self.max_keep_weights)
         for line in self.archive.open(fresh_start=runner.epoch == 0):
             runner.logger.warning(f'FAMT: {line}')
         shared_rank_seed(runner.logger)
@@ -261,14 +264,6 @@ class FAMTHook(Hook):
             runner.message_hub.update_scalar(f'famt/{key}', value)
         runner.message_hub.update_scalar('famt/refresh_time', elapsed)
         if self.log_panels and is_main_process():
-            self._add_panels(runner, epoch)
-
-    def _add_panels(self, runner, epoch: int) -> None:
-        """Panels of the first images to the visualizer's backends."""
-        dataset = self.refresh_dataset()
-        count = min(self.log_panels, len(dataset))
-        batch = default_collate([dataset[i] for i in range(count)])
-        with autocast(enabled=False):
-            figure = render_batch(get_ori_model(runner.model), batch,
-                                  self.cues)
-        runner.visualizer.add_image('famt_panels', figure, step=epoch)
+            runner.visualizer.add_image('famt_panels', render_first(
+                get_ori_model(runner.model), self.refresh_dataset(),
+                self.log_panels, self.cues), step=epoch)

@@ -57,6 +57,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 import famt_mm  # noqa: F401
 from famt_mm.fileio import output_file, save_json
+from famt_mm.hooks import interval_epochs
 from famt_mm.refresh import batch_weights, eval_mode
 
 
@@ -129,9 +130,8 @@ def famt_hook_cfg(cfg):
 
 def refresh_interval(cfg) -> int:
     """Epochs between two FAMTHook refreshes in this config."""
-    from famt_mm.hooks import to_epochs
-    interval = famt_hook_cfg(cfg).get('interval', 0.1)
-    return max(1, to_epochs(interval, cfg.train_cfg.max_epochs))
+    hook = HOOKS.build(famt_hook_cfg(cfg))  # with the hook's defaults
+    return interval_epochs(hook.interval, cfg.train_cfg.max_epochs)
 
 
 class Bench:
@@ -162,16 +162,14 @@ class Bench:
         self.refresh_times = []
         self.mask_times = []
         batch = args.batch_size or cfg.train_dataloader.batch_size
-        grid = self.model.patch_grid
-        patch = self.model.backbone.patch_embed.projection.stride[0]
         gen = torch.Generator().manual_seed(0)
-        images = torch.randint(0, 256, (batch, 3, grid[0] * patch,
-                                        grid[1] * patch), generator=gen,
-                               dtype=torch.uint8)
+        images = torch.randint(0, 256, (batch, 3, *self.model.input_size),
+                               generator=gen, dtype=torch.uint8)
         samples = []
         for _ in range(batch):
             sample = DataSample()
-            sample.set_field(torch.rand(grid, generator=gen), 'famt_weights')
+            sample.set_field(torch.rand(self.model.patch_grid, generator=gen),
+                             'famt_weights')
             samples.append(sample)
         self.data = dict(inputs=images, data_samples=samples)
         self.batch = batch
@@ -409,8 +407,7 @@ def data_mode(args) -> list:
         for t in pipeline.transforms:
             if isinstance(t, LoadFAMTWeights):
                 # As FAMTHook: the patch size is the model's.
-                t.patch_size = MODELS.build(
-                    cfg.model).backbone.patch_embed.projection.stride[0]
+                t.patch_size = MODELS.build(cfg.model).patch_size
                 # Real maps, so the weights are pooled as in training (the
                 # warm-up's uniform weights skip that work).
                 crop = next(c for c in pipeline.transforms

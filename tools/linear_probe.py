@@ -133,8 +133,7 @@ def probe(args) -> dict:
     model = MODELS.build(cfg.model)
     load_encoder(model, args.checkpoint)
     model.to(args.device).eval()
-    patch = model.backbone.patch_embed.projection.stride[0]
-    input_hw = tuple(g * patch for g in model.patch_grid)
+    input_hw = model.input_size
     splits = [folder_dataset(folder, input_hw)
               for folder in (args.train, args.test)]
     check_classes(*splits)

@@ -64,8 +64,7 @@ def main():
     cues = (dataclasses.replace(hook.cues, fusion=args.mode)
             if args.mode else hook.cues)
 
-    patch = model.backbone.patch_embed.projection.stride[0]
-    input_hw = tuple(g * patch for g in model.patch_grid)
+    input_hw = model.input_size
     pipeline = Compose(refresh_transforms(
         [TRANSFORMS.build(dict(type='LoadImageFromFile'))], input_hw))
     batch = default_collate([pipeline(dict(img_path=p)) for p in args.images])

@@ -38,6 +38,16 @@ class FAMTMaskingMixin:
         """(h, w) patch grid of the backbone's input size."""
         return tuple(self.backbone.patch_embed.init_out_size)
 
+    @property
+    def patch_size(self) -> int:
+        """Side of a patch in pixels (the patch embedding's stride)."""
+        return self.backbone.patch_embed.projection.stride[0]
+
+    @property
+    def input_size(self) -> Tuple[int, int]:
+        """(H, W) in pixels that the patch grid covers."""
+        return tuple(g * self.patch_size for g in self.patch_grid)
+
     def sample_mask(self, inputs: torch.Tensor,
                     data_samples: List[DataSample]) -> Tuple[torch.Tensor,
                                                              tuple]:
