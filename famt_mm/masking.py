@@ -16,8 +16,10 @@ import torch
 import torch.nn.functional as F
 from mmpretrain.registry import MODELS
 
+from . import diagnostics
 from .checks import check_int, check_real
 from .contract import MASKED, THROWN, VISIBLE
+from .weights import check_weight_values
 
 ROUNDINGS = ('floor', 'ceil')
 
@@ -82,33 +84,6 @@ def unit_pool(weights: torch.Tensor, unit: int) -> torch.Tensor:
 def unit_expand(codes: torch.Tensor, unit: int) -> torch.Tensor:
     """Give every patch of a ``unit x unit`` block its block's code."""
     return codes.repeat_interleave(unit, 1).repeat_interleave(unit, 2)
-
-
-def check_weight_values(weights: torch.Tensor, source: str = 'weights',
-                        first_index: int = 0):
-    """Raise a ValueError naming ``source`` and the sample (numbered from
-    ``first_index``) if a weight is NaN, infinite or negative, or a sample
-    has no positive weight.
-
-    Reads the tensor back (a host sync): call it where weights are made or
-    loaded, never in the training step.
-    """
-    flat = weights.reshape(weights.shape[0], -1).float()
-    for problem, bad in (('NaN', torch.isnan(flat)),
-                         ('infinite', torch.isinf(flat)),
-                         ('negative', flat < 0)):
-        rows = (bad.any(dim=1).nonzero().flatten() + first_index).tolist()
-        if rows:
-            raise ValueError(
-                f'{source} has {problem} weights in sample(s) {rows[:10]}'
-                f'{" ..." if len(rows) > 10 else ""}; weights must be '
-                'finite and >= 0')
-    empty = ((flat.amax(dim=1) <= 0).nonzero().flatten() +
-             first_index).tolist()
-    if empty:
-        raise ValueError(
-            f'{source} has all-zero weights in sample(s) {empty[:10]}; give '
-            'them uniform weights for random masking')
 
 
 @MODELS.register_module()
@@ -258,9 +233,9 @@ class FAMTMaskGenerator:
     def concentration(self, weights: torch.Tensor) -> dict:
         """How concentrated this generator's masks are for ``weights``:
         :func:`famt_mm.diagnostics.concentration` on the unit weights."""
-        from .diagnostics import concentration
         units = self.unit_weights(weights).flatten(1)
-        return concentration(units, self.counts(units.shape[1]), self.gamma)
+        return diagnostics.concentration(
+            units, self.counts(units.shape[1]), self.gamma)
 
     def __repr__(self):
         return (f'{type(self).__name__}(mask_ratio={self.mask_ratio}, '

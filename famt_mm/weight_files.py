@@ -22,7 +22,7 @@ from mmengine.dist import barrier, is_main_process
 from mmengine.utils import ManagerMixin
 
 from .fileio import check_writable_folder, save_atomic, save_json
-from .masking import check_weight_values
+from .weights import check_weight_values
 
 WEIGHTS_SUBDIR = 'famt_weights'
 

@@ -230,3 +230,30 @@ def fuse_weights(attn_w, freq_w, mode='famt', alpha=0.5,
         fused = (alpha * max_normalize(attn_w, floor=0) +
                  (1 - alpha) * max_normalize(freq_w, floor=0))
     return max_normalize(fused, floor)
+
+
+def check_weight_values(weights: torch.Tensor, source: str = 'weights',
+                        first_index: int = 0):
+    """Raise a ValueError naming ``source`` and the sample (numbered from
+    ``first_index``) if a weight is NaN, infinite or negative, or a sample
+    has no positive weight.
+
+    Reads the tensor back (a host sync): call it where weights are made or
+    loaded, never in the training step.
+    """
+    flat = weights.reshape(weights.shape[0], -1).float()
+    for problem, bad in (('NaN', torch.isnan(flat)),
+                         ('infinite', torch.isinf(flat)),
+                         ('negative', flat < 0)):
+        rows = (bad.any(dim=1).nonzero().flatten() + first_index).tolist()
+        if rows:
+            raise ValueError(
+                f'{source} has {problem} weights in sample(s) {rows[:10]}'
+                f'{" ..." if len(rows) > 10 else ""}; weights must be '
+                'finite and >= 0')
+    empty = ((flat.amax(dim=1) <= 0).nonzero().flatten() +
+             first_index).tolist()
+    if empty:
+        raise ValueError(
+            f'{source} has all-zero weights in sample(s) {empty[:10]}; give '
+            'them uniform weights for random masking')
