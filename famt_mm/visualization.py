@@ -3,6 +3,8 @@ from typing import Dict, Sequence
 
 import numpy as np
 import torch
+from mmengine.dataset import default_collate
+from mmengine.runner.amp import autocast
 
 from .contract import MASKED, THROWN
 from .cues import CueSettings
@@ -137,3 +139,13 @@ def render_batch(model,
         images = [img[..., ::-1] for img in images]  # loaded BGR -> RGB
     return render_panels(images, out, masks, titles, mask_grid=grid,
                          mask_labels=labels)
+
+
+def render_first(model, dataset, count: int,
+                 cues: CueSettings = CueSettings()) -> np.ndarray:
+    """:func:`render_batch` of the first ``count`` images of a refresh
+    dataset, in fp32 (also inside a training run's autocast)."""
+    batch = default_collate([dataset[i] for i in range(min(count,
+                                                           len(dataset)))])
+    with autocast(enabled=False):
+        return render_batch(model, batch, cues)
