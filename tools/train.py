@@ -7,22 +7,14 @@
 The config's default_scope picks MMPretrain, MMDet or MMSeg; its
 custom_imports pull in famt_mm. Multi-GPU: tools/dist_train.sh.
 """
-import argparse
-import os
-import os.path as osp
-
-from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-import famt_mm.compat  # noqa: F401  (safe checkpoint loading)
-import famt_mm.cpu_ddp  # noqa: F401  (DDP on machines without GPUs)
-from famt_mm.tiers import check_scope, full_environment_needed
+from famt_mm.launch import launch_config, launcher_parser, parse_launch_args
+from famt_mm.tiers import full_environment_needed
 
 
-def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('config', help='config file')
-    parser.add_argument('--work-dir', help='where logs and checkpoints go')
+def main():
+    parser = launcher_parser(__doc__.splitlines()[0])
     parser.add_argument(
         '--resume', nargs='?', const='auto',
         help='resume from CKPT, or from the latest checkpoint in the work '
@@ -31,31 +23,13 @@ def parse_args():
                         help='mixed precision (AmpOptimWrapper)')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the lr by the actual batch size')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config entries, KEY=VALUE')
-    parser.add_argument('--launcher', default='none',
-                        choices=['none', 'pytorch', 'slurm', 'mpi'])
-    # torch.distributed.launch passes --local-rank (or --local_rank)
-    parser.add_argument('--local-rank', '--local_rank', type=int, default=0)
-    args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
-
-
-def main():
-    args = parse_args()
+    args = parse_launch_args(parser)
     with full_environment_needed(args.config):
         train(args)
 
 
 def train(args):
-    cfg = Config.fromfile(args.config)
-    check_scope(cfg, args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
-        './work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg = launch_config(args)
     if args.amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
