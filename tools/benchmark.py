@@ -128,12 +128,6 @@ def famt_hook_cfg(cfg):
     return hooks[0]
 
 
-def refresh_interval(cfg) -> int:
-    """Epochs between two FAMTHook refreshes in this config."""
-    hook = HOOKS.build(famt_hook_cfg(cfg))  # with the hook's defaults
-    return interval_epochs(hook.interval, cfg.train_cfg.max_epochs)
-
-
 class Bench:
     """One config's model, optimiser and fixed batch."""
 
@@ -157,7 +151,8 @@ class Bench:
         self.mode, self.cues = hook.mode, hook.cues
         self.model.set_mask_phase(
             'warmup' if self.mode == 'random' else 'famt')
-        self.interval = refresh_interval(cfg)
+        self.interval = interval_epochs(hook.interval,
+                                        cfg.train_cfg.max_epochs)
         self.amp = amp
         self.refresh_times = []
         self.mask_times = []
@@ -327,7 +322,9 @@ def epoch_mode(args) -> list:
     for path in args.configs:
         cfg = load_cfg(path, args)
         hook_cfg = famt_hook_cfg(cfg)
-        interval = refresh_interval(cfg)
+        # with the hook's defaults, before the run is cut to one epoch
+        interval = interval_epochs(HOOKS.build(hook_cfg).interval,
+                                   cfg.train_cfg.max_epochs)
         # one epoch, in the config's steady state (FAMT masks for FAMT/AMT)
         hook_cfg.warmup_epochs = 0
         cfg.train_cfg.max_epochs = 1
