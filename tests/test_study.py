@@ -192,6 +192,69 @@ def test_arms_from_one_branch_see_identical_batches(tmp_path, photos_dir):
     assert not (tmp_path / 'random' / 'famt_weights' / 'epoch_1.npy').exists()
 
 
+def lr_log_hook():
+    """A hook class that records the learning rate of every iteration."""
+    from mmengine.hooks import Hook
+    from mmpretrain.registry import HOOKS
+
+    class RecordLR(Hook):
+        seen = []
+
+        def before_train_iter(self, runner, batch_idx, data_batch=None):
+            lr = runner.optim_wrapper.optimizer.param_groups[0]['lr']
+            self.seen.append((runner.epoch, lr))
+
+    if 'RecordLR' not in HOOKS.module_dict:
+        HOOKS.register_module(module=RecordLR)
+    return HOOKS.get('RecordLR')
+
+
+def test_equal_compute_arm_continues_the_cosine(tmp_path, photos_dir):
+    """An arm given more epochs than the branch's schedule starts from a
+    copy of the branch whose cosine is stretched: same batches as the
+    E-epoch arm, the learning rate continues from the branch's (no jump),
+    stays above the E-epoch arm's and reaches the minimum at its own end
+    (the branch's own schedule would stop at 0 an epoch early)."""
+    study = import_tool('study')
+    batch_log_hook()
+    record = lr_log_hook()
+
+    def cfg(work, mode, epochs, total):
+        c = seeded_cfg(work, photos_dir, mode=mode, epochs=epochs)
+        study.schedule(c, total)
+        c.custom_hooks.append(dict(type='RecordLR'))
+        return c
+
+    branch = tmp_path / 'branch'
+    train(cfg(branch, 'random', 1, 3))
+    branch_ckpt = str(branch / 'epoch_1.pth')
+    runs = {}
+    for name, total in (('equal_epochs', 3), ('equal_compute', 4)):
+        work = tmp_path / name
+        work.mkdir()
+        study.start_from_branch(branch_ckpt, str(work), None if total == 3
+                                else (3, total))
+        record.seen.clear()
+        batches = train(cfg(work, 'famt', total, total), resume=True)
+        runs[name] = batches, list(record.seen)
+    (same, lr_same), (longer, lr_longer) = runs['equal_epochs'], runs[
+        'equal_compute']
+    assert not os.path.samefile(tmp_path / 'equal_compute' / 'epoch_1.pth',
+                                branch_ckpt)  # a copy, the branch untouched
+    assert longer[:len(same)] == same  # the same batches to epoch 3
+    assert {b[0] for b in longer} == {1, 2, 3}
+    shared = [(a[1], b[1]) for a, b in zip(lr_same, lr_longer)]
+    assert all(b >= a for a, b in shared)
+    assert shared[0][1] == pytest.approx(shared[0][0], rel=0.05)
+    longer_lrs = [lr for _, lr in lr_longer]
+    assert all(a > b for a, b in zip(longer_lrs, longer_lrs[1:]))
+    assert longer_lrs[-1] < 0.1 * longer_lrs[0]  # the cosine's tail
+    # the added epoch still learns: not the schedule's frozen last rate
+    assert min(lr for e, lr in lr_longer if e == 3) > 2 * lr_same[-1][1]
+    with pytest.raises(ValueError, match='does not end at epoch 5'):
+        study.stretch_schedule(branch_ckpt, str(tmp_path / 'x.pth'), 5, 6)
+
+
 # ----------------------------------------------------------- the probes
 def blobs(n, classes=4, dim=16, seed=0):
     gen = torch.Generator().manual_seed(seed)
@@ -288,18 +351,27 @@ def test_study_end_to_end(tmp_path):
            str(work), '--results',
            str(tmp_path / 'committed.json')]
     run(cmd, timeout=1200)
+    run(cmd + ['--equal-compute'], timeout=1200)
     result = json.loads((work / 'results.json').read_text())
     assert result['primary_metric'] == 'logreg_mean'
     assert len(result['commit']) == 40
     assert [(r['arm'], r['seed']) for r in result['runs']] == [
-        ('branch', 0), ('random', 0), ('famt', 0), ('branch', 1),
-        ('random', 1), ('famt', 1)]
+        ('branch', 0), ('random', 0), ('famt', 0), ('famt-equal-compute', 0),
+        ('branch', 1), ('random', 1), ('famt', 1), ('famt-equal-compute', 1)]
+    assert {r['commit'] for r in result['runs']} == {result['commit']}
+    # the equal-compute arm: the most epochs within random's FLOPs (here
+    # one, as a refresh of 64 images costs more than the throwing saves)
+    flops = result['flops']
+    assert flops['famt-equal-compute']['epochs'] == 1
+    assert flops['famt-equal-compute']['after_branch_gflop'] > flops[
+        'random']['after_branch_gflop']
+    assert result['paired_differences']['famt-equal-compute'][
+        'logreg_mean']['n'] == 2
     diff = result['paired_differences']['famt']['logreg_mean']
     by = {(r['arm'], r['seed']): r['logreg_mean'] for r in result['runs']}
     expect = [by['famt', s] - by['random', s] for s in (0, 1)]
     assert diff['diffs'] == [round(d, 2) for d in expect]
     assert diff['ci95'][0] <= diff['mean'] <= diff['ci95'][1]
-    flops = result['flops']
     famt, random = flops['famt'], flops['random']
     assert famt['train_gflop_per_image'] < 0.7 * random[
         'train_gflop_per_image']  # 10 of 64 patches in the encoder

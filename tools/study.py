@@ -24,14 +24,27 @@ SGD probe), the branch too. After every run WORK_DIR/results.json and
 results.md hold every finished run, FLOPs (torch.utils.flop_counter, a
 training step counted as three forward passes), wall times, and for each
 arm the paired differences to random of the same seed with a 95% t
-interval. Jobs run in the order: branch, random, FAMT for every seed, then
-AMT for every seed.
+interval (and FAMT - AMT). Jobs run in the order: branch, random, FAMT for
+every seed, then AMT for every seed.
+
+Equal compute (--equal-compute): besides the E-epoch arms, AMT and FAMT
+arms ('famt-equal-compute', 'attention-equal-compute') that train for the
+most epochs E' whose FLOPs after the branch, refreshes included, stay
+within the random arm's E epochs. They start from a copy of the branch
+checkpoint whose cosine is stretched to end at W + E' (stretch_schedule):
+MMEngine restores the scheduler's length from the checkpoint, so a longer
+config alone would hold the added epochs at the rate the shorter cosine
+ends on, near 0. They run
+after all E-epoch arms.
 
 Resumable: a finished run (final checkpoint that loads, probe result) is
 skipped, an interrupted one resumes from its last epoch. The work dir
 records the study's settings and the git commit of the code that runs it,
-and refuses to continue under other settings or another commit: run the
-study from its own worktree (git worktree add ../famt-study COMMIT).
+and refuses to continue under other settings, or under another commit
+unless that commit differs from the recorded one in tools/study.py alone
+(so that arms can be added without touching what the finished runs
+measured); every run records the commit it ran from. Run the study from
+its own worktree (git worktree add ../famt-study COMMIT).
 """
 import argparse
 import glob
@@ -57,6 +70,8 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 RECIPE = osp.join(ROOT, 'configs', 'pretrain', 'mae',
                   '{}-mae_vit-mini-p4_1xb256-coslr-10e_cifar10-jpeg-32px.py')
 ARMS = ('random', 'famt', 'attention')
+EQUAL_COMPUTE = '-equal-compute'  # suffix of the equal-compute arms
+ALL_ARMS = (*ARMS, *(a + EQUAL_COMPUTE for a in ARMS[1:]))
 PRIMARY = ('logreg', 'mean')  # named in docs/results.md before the runs
 METRICS = (('logreg', 'mean'), ('logreg', 'cls'), ('knn', 'mean'),
            ('knn', 'cls'), ('sgd', 'cls'))
@@ -84,20 +99,24 @@ def settings(args) -> dict:
 def check_study(args) -> dict:
     """Record the settings and commit on the first start; refuse a
     continuation (this work dir, or the --results file of earlier
-    sessions) that differs in either."""
+    sessions) that differs in either. Returns the study as first
+    recorded (its commit: the one it started from) and this code's."""
     path = osp.join(args.work_dir, 'study.json')
     now = dict(settings=settings(args), **git_commit())
-    for earlier in (path, args.results):
+    first = now
+    for earlier in (path, args.results):  # the results file is the oldest
         if earlier and osp.isfile(earlier):
             with open(earlier) as f:
-                check_same_study(json.load(f), now, earlier)
+                then = json.load(f)
+            check_same_study(then, now, earlier)
+            first = {k: then[k] for k in ('settings', 'commit', 'dirty')}
     if not osp.isfile(path):
         if now['dirty']:
             print('[study] warning: famt_mm/, tools/ or configs/ have '
                   'uncommitted changes: the recorded commit is not all of '
                   'the code that runs', flush=True)
         save_json(path, now)
-    return now
+    return first, now
 
 
 def check_same_study(then: dict, now: dict, where: str) -> None:
@@ -108,18 +127,45 @@ def check_same_study(then: dict, now: dict, where: str) -> None:
         sys.exit(f'study: {where} holds a study with other settings '
                  f'({"; ".join(changed)}); use another --work-dir / '
                  '--results')
-    if now['commit'] != then['commit']:
+    if now['commit'] != then['commit'] and not only_study_changed(
+            then['commit'], now['commit']):
         sys.exit(f'study: {where} was made at commit {then["commit"]}; '
                  f'this code is {now["commit"]}. Continue it from a worktree '
                  'of that commit: git worktree add ../famt-study '
                  f'{then["commit"]}')
 
 
+def only_study_changed(then: str, now: str) -> bool:
+    """Whether the code at commit ``now`` differs from ``then`` in
+    tools/study.py alone (docs and tests aside)."""
+    out = subprocess.run(['git', 'diff', '--name-only', then, now, '--',
+                          'famt_mm', 'tools', 'configs', 'requirements.txt'],
+                         cwd=ROOT, capture_output=True, text=True)
+    return out.returncode == 0 and out.stdout.split() in (
+        [], ['tools/study.py'])
+
+
+def masking(arm: str) -> str:
+    """The masking of an arm: 'famt-equal-compute' masks as 'famt'."""
+    return arm[:-len(EQUAL_COMPUTE)] if arm.endswith(EQUAL_COMPUTE) else arm
+
+
+def schedule(cfg, total: int) -> None:
+    """One linear warm-up epoch, then a cosine to epoch ``total``."""
+    cfg.param_scheduler = [
+        dict(type='LinearLR', start_factor=1e-4, by_epoch=True, begin=0,
+             end=1, convert_to_iter_based=True),
+        dict(type='CosineAnnealingLR', T_max=total - 1, by_epoch=True,
+             begin=1, end=total, convert_to_iter_based=True)
+    ]
+
+
 def run_config(args, arm: str, seed: int, work_dir: str) -> str:
     """The arm's recipe made a branch run (arm None: random masking to
     epoch W) or an arm (W + E epochs); dumped next to its outputs."""
     from mmengine.config import Config
-    cfg = Config.fromfile(RECIPE.format(CONFIG_PREFIX[arm or 'random']))
+    cfg = Config.fromfile(RECIPE.format(
+        CONFIG_PREFIX[masking(arm or 'random')]))
     pipeline = cfg.train_dataloader.dataset.pipeline
     dataset = dict(type='CustomDataset',
                    data_root=osp.join(args.data, 'train'), with_label=False,
@@ -130,19 +176,16 @@ def run_config(args, arm: str, seed: int, work_dir: str) -> str:
     cfg.train_dataloader.update(
         dataset=dataset, batch_size=args.batch_size,
         num_workers=args.workers, persistent_workers=False)
+    # the same schedule for the branch and every E-epoch arm: the branch is
+    # their first W epochs (an equal-compute arm's cosine is stretched)
     total = args.branch_epoch + args.epochs
-    # the same schedule for the branch and every arm: the branch is the
-    # first W epochs of each arm
-    cfg.param_scheduler = [
-        dict(type='LinearLR', start_factor=1e-4, by_epoch=True, begin=0,
-             end=1, convert_to_iter_based=True),
-        dict(type='CosineAnnealingLR', T_max=total - 1, by_epoch=True,
-             begin=1, end=total, convert_to_iter_based=True)
-    ]
-    cfg.train_cfg.max_epochs = args.branch_epoch if arm is None else total
+    schedule(cfg, total if arm is None else
+             args.branch_epoch + args.arm_epochs[arm])
+    cfg.train_cfg.max_epochs = args.branch_epoch if arm is None else \
+        args.branch_epoch + args.arm_epochs[arm]
     cfg.custom_hooks = [
         dict(type='EpochSeedHook'),
-        dict(type='FAMTHook', mode=arm or 'random',
+        dict(type='FAMTHook', mode=masking(arm or 'random'),
              warmup_epochs=args.branch_epoch, interval=args.interval,
              log_panels=0)
     ]
@@ -152,14 +195,42 @@ def run_config(args, arm: str, seed: int, work_dir: str) -> str:
     return dump_run_config(cfg, seed, work_dir, log_interval=20)
 
 
-def start_from_branch(branch_ckpt: str, work_dir: str) -> None:
+def stretch_schedule(src: str, dst: str, total: int, stretched: int) -> None:
+    """Write checkpoint ``src`` to ``dst`` with its cosine ending at epoch
+    ``stretched`` instead of ``total``. MMEngine's cosine is chainable: from
+    the branch's learning rate it follows the longer cosine's ratios down to
+    its minimum at the new end."""
+    import torch
+
+    from famt_mm import compat  # noqa: F401  (MMEngine's checkpoint globals)
+    ckpt = torch.load(src, map_location='cpu', weights_only=True)
+    cosine = [s for s in ckpt['param_schedulers'] if 'T_max' in s]
+    if len(cosine) != 1:
+        raise ValueError(f'{src}: expected one cosine scheduler state, found '
+                         f'{len(cosine)}')
+    cosine = cosine[0]
+    iters = cosine['T_max'] // (total - 1)  # iterations per epoch
+    if cosine['T_max'] != iters * (total - 1) or cosine['end'] != \
+            iters * total:
+        raise ValueError(f'{src}: its cosine (T_max {cosine["T_max"]}, end '
+                         f'{cosine["end"]}) does not end at epoch {total}')
+    cosine.update(T_max=iters * (stretched - 1), end=iters * stretched)
+    save_atomic(dst, lambda f: torch.save(ckpt, f))
+
+
+def start_from_branch(branch_ckpt: str, work_dir: str,
+                      stretch: tuple = None) -> None:
     """Give an arm the branch checkpoint as its last one (a hard link:
-    shared, not recomputed or copied), unless it has started already."""
+    shared, not recomputed or copied), unless it has started already.
+    ``stretch`` = (total, stretched): a copy with its cosine stretched
+    (stretch_schedule) instead of the link."""
     last = osp.join(work_dir, 'last_checkpoint')
     if osp.isfile(last):
         return
     target = osp.join(work_dir, osp.basename(branch_ckpt))
-    if not osp.isfile(target):
+    if stretch:
+        stretch_schedule(branch_ckpt, target, *stretch)
+    elif not osp.isfile(target):
         try:
             os.link(branch_ckpt, target)
         except OSError:  # another file system: a copy
@@ -167,6 +238,11 @@ def start_from_branch(branch_ckpt: str, work_dir: str) -> None:
             shutil.copyfile(branch_ckpt, target)
     text = target.encode()
     save_atomic(last, lambda f: f.write(text))
+
+
+def run_epochs(args, arm) -> int:
+    """Epochs from 0 to a run's end (arm None: the branch)."""
+    return args.branch_epoch + (0 if arm is None else args.arm_epochs[arm])
 
 
 def run_dir(args, arm, seed) -> str:
@@ -196,14 +272,16 @@ def pretrain(args, arm, seed) -> tuple:
 
 def train_run(args, arm, seed, branch=None) -> tuple:
     work_dir = run_dir(args, arm, seed)
-    epochs = args.branch_epoch + (0 if arm is None else args.epochs)
+    epochs = run_epochs(args, arm)
     ckpt = osp.join(work_dir, f'epoch_{epochs}.pth')
     config = osp.join(work_dir, 'pretrain_config.py')
     if checkpoint_loads(ckpt):
         return config, ckpt
     config = run_config(args, arm, seed, work_dir)
     if arm is not None:
-        start_from_branch(branch, work_dir)
+        total = args.branch_epoch + args.epochs
+        start_from_branch(branch, work_dir,
+                          None if epochs == total else (total, epochs))
     print(f'[study] seed {seed}: {arm or "branch"} pretraining', flush=True)
     run([sys.executable, 'tools/train.py', config, '--resume'],
         osp.join(work_dir, 'pretrain.log'), run_env(args, arm))
@@ -227,8 +305,7 @@ def one_run(args, arm, seed) -> dict:
             (['--max-images', str(args.max_images)]
              if args.max_images else []),
             osp.join(work_dir, 'probe.log'), run_env(args, arm))
-    epochs = args.branch_epoch + (0 if arm is None else args.epochs)
-    return row(args, arm or 'branch', seed, work_dir, epochs)
+    return row(args, arm or 'branch', seed, work_dir, run_epochs(args, arm))
 
 
 def iteration_seconds(work_dir) -> float:
@@ -250,7 +327,7 @@ def row(args, name, seed, work_dir, epochs) -> dict:
                 sgd=lambda feat: probe['test_top1'])  # [CLS] only
     metrics = {f'{p}_{feat}': top1[p](feat) for p, feat in METRICS}
     return dict(arm=name, seed=seed, epochs=epochs,
-                branch_epoch=args.branch_epoch,
+                branch_epoch=args.branch_epoch, commit=args.commit,
                 pretrain_seconds=pretrain_seconds(work_dir),
                 iteration_seconds=iteration_seconds(work_dir),
                 probe_seconds=probe['seconds'],
@@ -259,10 +336,19 @@ def row(args, name, seed, work_dir, epochs) -> dict:
                 **metrics)
 
 
+def refreshes(args, epochs: int) -> int:
+    """Refreshes in ``epochs`` epochs after the branch (one at W, then
+    every --interval epochs)."""
+    return len(range(args.branch_epoch, args.branch_epoch + epochs,
+                     args.interval))
+
+
 def flops(args) -> dict:
     """Forward FLOPs per image of each arm's training step after the
     branch and of a refresh (tools/benchmark.py's counter), and the
-    FLOPs of each arm after the branch (a step = three forward passes)."""
+    FLOPs of each arm after the branch (a step = three forward passes).
+    With --equal-compute, the equal-compute arms' epochs: the most whose
+    FLOPs, refreshes included, stay within the random arm's."""
     import torch
     from benchmark import Bench
     torch.set_num_threads(args.threads)
@@ -276,25 +362,28 @@ def flops(args) -> dict:
         step = 3 * bench.forward_flops() / bench.batch
         refresh = (bench.refresh_flops() / bench.batch * num_images
                    if arm != 'random' else 0)
-        refreshes = 0 if arm == 'random' else len(
-            range(args.branch_epoch, args.branch_epoch + args.epochs,
-                  args.interval))
-        epoch = step * num_images
         out[arm] = dict(train_gflop_per_image=step / 1e9,
-                        epoch_gflop=epoch / 1e9,
-                        refresh_gflop=refresh / 1e9, refreshes=refreshes,
-                        after_branch_gflop=(args.epochs * epoch +
-                                            refreshes * refresh) / 1e9)
-    if 'random' in out:
-        budget = out['random']['after_branch_gflop']
-        for arm, f in out.items():
-            f['ratio_to_random'] = f['after_branch_gflop'] / budget
-            if arm != 'random':
-                # epochs the arm gets with random's compute, a refresh
-                # every --interval epochs included
-                block = args.interval * f['epoch_gflop'] + f['refresh_gflop']
-                f['equal_compute_epochs'] = math.floor(
-                    budget / block * args.interval)
+                        epoch_gflop=step * num_images / 1e9,
+                        refresh_gflop=refresh / 1e9)
+
+    def after_branch(f, epochs):
+        n = refreshes(args, epochs) if f['refresh_gflop'] else 0
+        return dict(f, epochs=epochs, refreshes=n, after_branch_gflop=(
+            epochs * f['epoch_gflop'] + n * f['refresh_gflop']))
+
+    out = {arm: after_branch(f, args.epochs) for arm, f in out.items()}
+    budget = out['random']['after_branch_gflop']
+    for arm in [a for a in args.arms if a != 'random']:
+        epochs = 1
+        while after_branch(out[arm], epochs + 1)['after_branch_gflop'] <= \
+                budget:
+            epochs += 1
+        out[arm]['equal_compute_epochs'] = epochs
+        if args.equal_compute:
+            out[arm + EQUAL_COMPUTE] = after_branch(out[arm], epochs)
+            del out[arm + EQUAL_COMPUTE]['equal_compute_epochs']
+    for f in out.values():
+        f['ratio_to_random'] = f['after_branch_gflop'] / budget
     return {arm: {k: round(v, 4) if isinstance(v, float) else v
                   for k, v in f.items()} for arm, f in out.items()}
 
@@ -304,9 +393,9 @@ def t_quantile(df: int) -> float:
     return float(t.ppf(0.975, df))
 
 
-def paired(rows, arm, metric) -> dict:
-    """Mean paired difference arm - random over seeds, 95% t interval."""
-    by_seed = {r['seed']: r[metric] for r in rows if r['arm'] == 'random'}
+def paired(rows, arm, metric, base='random') -> dict:
+    """Mean paired difference arm - base over seeds, 95% t interval."""
+    by_seed = {r['seed']: r[metric] for r in rows if r['arm'] == base}
     diffs = [r[metric] - by_seed[r['seed']] for r in rows
              if r['arm'] == arm and r['seed'] in by_seed]
     out = dict(n=len(diffs), diffs=[round(d, 2) for d in diffs])
@@ -325,7 +414,9 @@ def paired(rows, arm, metric) -> dict:
 def summary(args, study, rows, flop_table) -> dict:
     metrics = [f'{p}_{f}' for p, f in METRICS]
     arms = {}
-    for arm in ('branch', *args.arms):
+    done = [a for a in ALL_ARMS if a in args.run_arms or
+            any(r['arm'] == a for r in rows)]  # finished in earlier starts
+    for arm in ('branch', *done):
         mine = [r for r in rows if r['arm'] == arm]
         if not mine:
             continue
@@ -335,11 +426,16 @@ def summary(args, study, rows, flop_table) -> dict:
                              if len(mine) > 1 else None, n=len(mine))
                      for m in metrics}
     differences = {arm: {m: paired(rows, arm, m) for m in metrics}
-                   for arm in args.arms if arm != 'random'}
+                   for arm in done if arm != 'random'}
+    famt_amt = {arm: {m: paired(rows, arm, m, base=arm.replace(
+        'famt', 'attention')) for m in metrics}
+        for arm in ('famt', 'famt' + EQUAL_COMPUTE)
+        if {arm, arm.replace('famt', 'attention')} <= set(done)}
     return dict(primary_metric='_'.join(PRIMARY), **study,
                 command='python tools/study.py ' + ' '.join(sys.argv[1:]),
                 flops=flop_table, runs=rows, arms=arms,
-                paired_differences=differences)
+                paired_differences=differences,
+                famt_minus_attention=famt_amt)
 
 
 def write_results(args, result) -> None:
@@ -353,9 +449,13 @@ def write_results(args, result) -> None:
         lines.append(f'| {r["arm"]} | {r["seed"]} | {r["epochs"]} | ' +
                      ' | '.join(f'{r[m]:.2f}' for m in metrics) +
                      f' | {r["iteration_seconds"]} |')
-    lines += ['', '| arm - random | ' + ' | '.join(metrics) + ' |',
+    lines += ['', '| paired difference | ' + ' | '.join(metrics) + ' |',
               '|---' * (len(metrics) + 1) + '|']
-    for arm, diff in result['paired_differences'].items():
+    pairs = [(f'{arm} - random', diff)
+             for arm, diff in result['paired_differences'].items()]
+    pairs += [(f'{arm} - {arm.replace("famt", "attention")}', diff)
+              for arm, diff in result['famt_minus_attention'].items()]
+    for name, diff in pairs:
         cells = []
         for m in metrics:
             d = diff[m]
@@ -363,7 +463,7 @@ def write_results(args, result) -> None:
                          f'{d["mean"]:+.2f} [{d["ci95"][0]:+.2f}, '
                          f'{d["ci95"][1]:+.2f}] (n={d["n"]})'
                          if 'ci95' in d else f'{d["mean"]:+.2f} (n=1)')
-        lines.append(f'| {arm} | ' + ' | '.join(cells) + ' |')
+        lines.append(f'| {name} | ' + ' | '.join(cells) + ' |')
     text = ('\n'.join(lines) + '\n').encode()
     save_atomic(osp.join(args.work_dir, 'results.md'), lambda f: f.write(text))
     print('\n'.join(lines), flush=True)
@@ -381,6 +481,9 @@ def main():
                         help='epochs of every arm after the branch')
     parser.add_argument('--interval', type=int, default=3,
                         help='epochs between refreshes (AMT, FAMT)')
+    parser.add_argument('--equal-compute', action='store_true',
+                        help='also AMT / FAMT arms given the random arm\'s '
+                        'FLOPs after the branch (after all E-epoch arms)')
     parser.add_argument('--amp', action='store_true',
                         help='bf16 autocast (CPU) / AMP (CUDA)')
     parser.add_argument('--batch-size', type=int, default=256)
@@ -415,17 +518,22 @@ def main():
     for split in ('train', 'test'):
         if not osp.isdir(osp.join(args.data, split)):
             parser.error(f'--data {args.data} has no {split}/ folder')
-    study = check_study(args)
+    study, now = check_study(args)
+    args.commit = now['commit']  # recorded in every run
     flop_table = flops(args)
+    args.run_arms = [a for a in ALL_ARMS if a in flop_table]
+    args.arm_epochs = {a: flop_table[a]['epochs'] for a in args.run_arms}
     order = [job for s in args.seeds for job in
              [(None, s)] + [(a, s) for a in ('random', 'famt')
                             if a in args.arms]]
-    order += [(a, s) for a in args.arms if a not in ('random', 'famt')
+    order += [(a, s) for a in args.run_arms if a not in ('random', 'famt')
               for s in args.seeds]
     rows = []
     if args.results and osp.isfile(args.results):
         with open(args.results) as f:
             rows = json.load(f)['runs']
+        for r in rows:  # runs from before runs recorded their commit
+            r.setdefault('commit', study['commit'])
     done = {(r['arm'], r['seed']) for r in rows}  # in earlier sessions
     jobs = [(a, s) for a, s in order if (a or 'branch', s) not in done]
     args.branch_locks = {s: threading.Lock() for s in args.seeds}
@@ -435,7 +543,7 @@ def main():
         finished = one_run(args, *arm_seed)
         with lock:
             rows.append(finished)
-            rows.sort(key=lambda r: (r['seed'], ('branch', *ARMS).index(
+            rows.sort(key=lambda r: (r['seed'], ('branch', *ALL_ARMS).index(
                 r['arm'])))
             result = summary(args, study, rows, flop_table)
             result['wall_seconds_this_start'] = round(time.time() - start)
