@@ -34,8 +34,7 @@ within the random arm's E epochs. They start from a copy of the branch
 checkpoint whose cosine is stretched to end at W + E' (stretch_schedule):
 MMEngine restores the scheduler's length from the checkpoint, so a longer
 config alone would hold the added epochs at the rate the shorter cosine
-ends on, near 0. They run
-after all E-epoch arms.
+ends on, near 0. They run after all E-epoch arms.
 
 Resumable: a finished run (final checkpoint that loads, probe result) is
 skipped, an interrupted one resumes from its last epoch. The work dir
@@ -96,7 +95,7 @@ def settings(args) -> dict:
                 recipe=osp.relpath(RECIPE, ROOT).format('{arm}'))
 
 
-def check_study(args) -> dict:
+def check_study(args) -> tuple:
     """Record the settings and commit on the first start; refuse a
     continuation (this work dir, or the --results file of earlier
     sessions) that differs in either. Returns the study as first
