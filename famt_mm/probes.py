@@ -1,5 +1,6 @@
 """Deterministic probes of frozen features: the same features give the
-same accuracies, bit for bit.
+same accuracies, bit for bit (on one device: the probes run where the
+features are).
 
 - :func:`knn_accuracy`: weighted k-NN, DINO's protocol (cosine similarity,
   the k nearest training features vote with weight exp(similarity / T)).
@@ -37,7 +38,7 @@ def knn_accuracy(train_x: torch.Tensor, train_y: torch.Tensor,
     for start in range(0, len(test_x), chunk):
         sim = test_x[start:start + chunk] @ train_x.T
         top, idx = sim.topk(k, dim=1)
-        votes = torch.zeros(len(top), classes).scatter_add_(
+        votes = torch.zeros(len(top), classes, device=top.device).scatter_add_(
             1, train_y[idx], (top / temperature).exp())
         correct += int((votes.argmax(1) == test_y[start:start + chunk]).sum())
     return 100.0 * correct / len(test_x)
@@ -50,8 +51,9 @@ def fit_logistic(x: torch.Tensor, y: torch.Tensor, l2: float,
     with L-BFGS from zero, in float64. Returns (W (C, K), b (K,))."""
     x = x.double()
     weight = torch.zeros(x.shape[1], classes, dtype=torch.float64,
-                         requires_grad=True)
-    bias = torch.zeros(classes, dtype=torch.float64, requires_grad=True)
+                         device=x.device, requires_grad=True)
+    bias = torch.zeros(classes, dtype=torch.float64, device=x.device,
+                       requires_grad=True)
     optim = torch.optim.LBFGS([weight, bias], lr=1, max_iter=max_iter,
                               tolerance_grad=1e-7, tolerance_change=1e-12,
                               history_size=20, line_search_fn='strong_wolfe')

@@ -250,7 +250,7 @@ def test_equal_compute_arm_continues_the_cosine(tmp_path, photos_dir):
     assert all(a > b for a, b in zip(longer_lrs, longer_lrs[1:]))
     assert longer_lrs[-1] < 0.1 * longer_lrs[0]  # the cosine's tail
     # the added epoch still learns: not the schedule's frozen last rate
-    assert min(lr for e, lr in lr_longer if e == 3) > 2 * lr_same[-1][1]
+    assert next(lr for e, lr in lr_longer if e == 3) > 2 * lr_same[-1][1]
     with pytest.raises(ValueError, match='does not end at epoch 5'):
         study.stretch_schedule(branch_ckpt, str(tmp_path / 'x.pth'), 5, 6)
 
@@ -396,3 +396,27 @@ def test_study_end_to_end(tmp_path):
                          capture_output=True, text=True)
     assert out.returncode == 1
     assert 'epochs: 1 -> 2' in out.stderr
+
+
+def test_study_gpu_preset_on_cpu(tmp_path):
+    """The GPU preset's path on the CPU: images decoded once into memory,
+    the preset's defaults under the options given, and --stop-after: no
+    job starts once it has passed (here the arm, after the branch)."""
+    data = shared_dataset('cifar10-jpeg')
+    work = tmp_path / 'study'
+    out = run([sys.executable, 'tools/study.py', '--preset', 'gpu',
+               '--device', 'cpu', '--data', data, '--seeds', '0', '--arms',
+               'random', '--branch-epoch', '1', '--epochs', '1',
+               '--batch-size', '32', '--max-images', '64', '--workers', '1',
+               '--parallel', '1', '--threads', '2', '--stop-after', '1',
+               '--work-dir', str(work)], timeout=900)
+    assert 'seed 0 random left for a later start' in out.stdout
+    result = json.loads((work / 'results.json').read_text())
+    assert [(r['arm'], r['seed']) for r in result['runs']] == [('branch', 0)]
+    assert result['settings']['workers'] == 1  # given: wins over the preset
+    assert result['settings']['device'] == 'cpu'
+    from mmengine.config import Config
+    config = work / 'seed0' / 'branch' / 'pretrain_config.py'
+    dataset = Config.fromfile(str(config)).train_dataloader.dataset
+    assert dataset.type == 'InMemoryImageFolder'
+    assert 'LoadImageFromFile' not in [t['type'] for t in dataset.pipeline]

@@ -73,6 +73,7 @@ def train_linear(train_x, train_y, test_x, test_y, epochs, batch_size, lr,
     head = torch.nn.Linear(train_x.shape[1], classes)
     torch.nn.init.trunc_normal_(head.weight, std=0.01, generator=gen)
     torch.nn.init.zeros_(head.bias)
+    head.to(train_x.device)
     optim = torch.optim.SGD(head.parameters(), lr=lr, momentum=0.9)
     steps = epochs * math.ceil(len(train_x) / batch_size)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(optim, steps)
@@ -139,6 +140,10 @@ def probe(args) -> dict:
     check_classes(*splits)
     (train_x, train_y), (test_x, test_y) = (features(
         model, folder_loader(ds, 256, args.max_images)) for ds in splits)
+    # the probes run where the model ran (their tensors follow the inputs)
+    train_x, test_x = ({k: v.to(args.device) for k, v in x.items()}
+                       for x in (train_x, test_x))
+    train_y, test_y = train_y.to(args.device), test_y.to(args.device)
     result = train_linear(train_x['cls'], train_y, test_x['cls'], test_y,
                           args.epochs, args.batch_size, args.lr, args.seed)
     result.update(
@@ -162,7 +167,8 @@ def main():
     parser.add_argument('--lr', type=float, default=0.1)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--device', choices=['cpu', 'cuda'], default='cpu',
-                        help='where the features are computed')
+                        help='where the features are computed and the '
+                        'probes run')
     parser.add_argument('--max-images', type=int,
                         help='N images of each folder, evenly spread')
     parser.add_argument('--out', type=output_file('.json'),

@@ -1,9 +1,10 @@
 """Branched, paired study: random vs AMT vs FAMT MAE, deterministic probes.
 
-    python tools/study.py [--data DIR] [--seeds 0 1 2]
-        [--arms random famt attention] [--branch-epoch 10] [--epochs 20]
-        [--interval 3] [--amp] [--batch-size 256] [--workers 1]
-        [--max-images N] [--device cpu|cuda] [--threads T] [--parallel P]
+    python tools/study.py [--preset cpu|gpu] [--data DIR] [--seeds 0 1 2]
+        [--arms random famt attention] [--equal-compute] [--branch-epoch 10]
+        [--epochs 20] [--interval 3] [--amp] [--batch-size 256]
+        [--workers 1] [--in-memory] [--max-images N] [--device cpu|cuda]
+        [--threads T] [--parallel P] [--stop-after SECONDS]
         [--work-dir work_dirs/study_cifar10] [--results FILE.json]
 
 The authors' protocol (docs/results.md section 8): per seed, one
@@ -35,6 +36,21 @@ checkpoint whose cosine is stretched to end at W + E' (stretch_schedule):
 MMEngine restores the scheduler's length from the checkpoint, so a longer
 config alone would hold the added epochs at the rate the shorter cosine
 ends on, near 0. They run after all E-epoch arms.
+
+Presets (defaults of the options they name; an option given wins):
+
+cpu (default): seeds 0 1 2, every training image, one run at a time on
+    2 threads. docs/benchmarks/study_cifar10.json was made with
+    --seeds 0 1 2 3 --max-images 10000 --parallel 2.
+gpu: the same study (recipe, W, E, interval, batch, 10,000 images, fp32)
+    on one CUDA GPU for new seeds 4 5 6: four runs at a time, three
+    dataloader workers each, the images decoded once into memory
+    (InMemoryImageFolder: crops, flips and FAMT transforms still run per
+    sample), and no job started after 330 s. Sized, not measured, for
+    about 8 minutes of one H100/H200 with 16 cores, installation from
+    carried wheels included (tools/device_study.sh; the sizing is in
+    docs/results.md section 8). Every finished run's numbers are written
+    as it finishes; the wall times it records resize a later start.
 
 Resumable: a finished run (final checkpoint that loads, probe result) is
 skipped, an interrupted one resumes from its last epoch. The work dir
@@ -71,6 +87,12 @@ RECIPE = osp.join(ROOT, 'configs', 'pretrain', 'mae',
 ARMS = ('random', 'famt', 'attention')
 EQUAL_COMPUTE = '-equal-compute'  # suffix of the equal-compute arms
 ALL_ARMS = (*ARMS, *(a + EQUAL_COMPUTE for a in ARMS[1:]))
+PRESETS = dict(
+    cpu=dict(seeds=[0, 1, 2], workers=1, device='cpu', threads=2,
+             parallel=1, work_dir='work_dirs/study_cifar10'),
+    gpu=dict(seeds=[4, 5, 6], max_images=10000, workers=3, in_memory=True,
+             device='cuda', threads=4, parallel=4, stop_after=330,
+             work_dir='work_dirs/study_cifar10_gpu'))
 PRIMARY = ('logreg', 'mean')  # named in docs/results.md before the runs
 METRICS = (('logreg', 'mean'), ('logreg', 'cls'), ('knn', 'mean'),
            ('knn', 'cls'), ('sgd', 'cls'))
@@ -81,9 +103,13 @@ def git_commit() -> dict:
     def git(*args):
         return subprocess.run(['git', *args], cwd=ROOT, capture_output=True,
                               text=True).stdout.strip()
-    return dict(commit=git('rev-parse', 'HEAD'),
-                dirty=bool(git('status', '--porcelain', '--', 'famt_mm',
-                               'tools', 'configs')))
+    commit = git('rev-parse', 'HEAD')
+    if not commit:  # a copy without .git: tools/device_study.sh says it
+        commit, _, dirty = os.environ.get('FAMT_STUDY_COMMIT', '').partition(
+            ' ')
+        return dict(commit=commit or 'unknown', dirty=dirty == 'dirty')
+    return dict(commit=commit, dirty=bool(git(
+        'status', '--porcelain', '--', 'famt_mm', 'tools', 'configs')))
 
 
 def settings(args) -> dict:
@@ -166,9 +192,11 @@ def run_config(args, arm: str, seed: int, work_dir: str) -> str:
     cfg = Config.fromfile(RECIPE.format(
         CONFIG_PREFIX[masking(arm or 'random')]))
     pipeline = cfg.train_dataloader.dataset.pipeline
-    dataset = dict(type='CustomDataset',
-                   data_root=osp.join(args.data, 'train'), with_label=False,
-                   pipeline=pipeline)
+    if args.in_memory:  # decoded once, as LoadImageFromFile would
+        pipeline = [t for t in pipeline if t['type'] != 'LoadImageFromFile']
+    dataset = dict(type='InMemoryImageFolder' if args.in_memory else
+                   'CustomDataset', data_root=osp.join(args.data, 'train'),
+                   with_label=False, pipeline=pipeline)
     if args.max_images:
         dataset['indices'] = spread_indices(
             osp.join(args.data, 'train'), args.max_images)
@@ -349,7 +377,7 @@ def flops(args) -> dict:
     With --equal-compute, the equal-compute arms' epochs: the most whose
     FLOPs, refreshes included, stay within the random arm's."""
     import torch
-    from benchmark import Bench
+    from bench.step import Bench
     torch.set_num_threads(args.threads)
     out = {}
     num_images = args.max_images or sum(
@@ -470,9 +498,11 @@ def write_results(args, result) -> None:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--preset', choices=sorted(PRESETS), default='cpu',
+                        help='defaults of the options it names (docstring)')
     parser.add_argument('--data', help='folder with train/ and test/ '
                         'class folders (default: the shared CIFAR-10 copy)')
-    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+    parser.add_argument('--seeds', type=int, nargs='+')
     parser.add_argument('--arms', nargs='+', default=list(ARMS),
                         choices=ARMS)
     parser.add_argument('--branch-epoch', type=int, default=10)
@@ -486,23 +516,31 @@ def main():
     parser.add_argument('--amp', action='store_true',
                         help='bf16 autocast (CPU) / AMP (CUDA)')
     parser.add_argument('--batch-size', type=int, default=256)
-    parser.add_argument('--workers', type=int, default=1)
+    parser.add_argument('--workers', type=int)
+    parser.add_argument('--in-memory', action='store_true', default=None,
+                        help='decode the training images once')
     parser.add_argument('--max-images', type=int,
-                        help='N training and probe images (smoke runs)')
-    parser.add_argument('--device', choices=['cpu', 'cuda'], default='cpu')
-    parser.add_argument('--threads', type=int, default=2,
+                        help='N training and probe images')
+    parser.add_argument('--device', choices=['cpu', 'cuda'])
+    parser.add_argument('--threads', type=int,
                         help='torch threads in all (the branch gets them '
                         'all, --parallel arms share them)')
-    parser.add_argument('--parallel', type=int, default=1,
+    parser.add_argument('--parallel', type=int,
                         help='arms trained at a time (after their branch)')
-    parser.add_argument('--work-dir', default='work_dirs/study_cifar10')
+    parser.add_argument('--stop-after', type=float, help='start no job '
+                        'after this many seconds (a later start goes on)')
+    parser.add_argument('--work-dir')
     parser.add_argument('--results', help='a results.json of the same study '
                         '(settings and commit) that earlier sessions wrote: '
                         'its runs count as finished, and it is updated after '
                         'every run (e.g. docs/benchmarks/study_cifar10.json)')
     args = parser.parse_args()
+    for name, value in PRESETS[args.preset].items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
     for name in ('branch_epoch', 'epochs', 'interval', 'batch_size',
-                 'workers', 'max_images', 'threads', 'parallel'):
+                 'workers', 'max_images', 'threads', 'parallel',
+                 'stop_after'):
         value = getattr(args, name)
         if value is not None and value < 1:
             parser.error(f'--{name.replace("_", "-")} must be >= 1, '
@@ -539,6 +577,11 @@ def main():
     lock, start = threading.Lock(), time.time()
 
     def run_job(arm_seed):
+        if args.stop_after and time.time() - start > args.stop_after:
+            print(f'[study] --stop-after {args.stop_after:g}s: seed '
+                  f'{arm_seed[1]} {arm_seed[0] or "branch"} left for a '
+                  'later start', flush=True)
+            return
         finished = one_run(args, *arm_seed)
         with lock:
             rows.append(finished)
