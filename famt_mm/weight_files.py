@@ -292,20 +292,30 @@ class WeightArchive:
                     num_images=self.num_images, grid=list(self.grid),
                     data_fingerprint=self.fingerprint)
 
-    def reuse(self, epoch: int, checkpoint_record: dict) -> Optional[str]:
-        """Publish the saved weights of ``epoch`` if they fit this data,
-        grid and settings; else set the file aside (going back to the old
-        data or settings must find it) and return why they do not."""
+    def reuse(self, epoch: int, checkpoint_record: dict) -> List[str]:
+        """On resume: publish the saved weights of ``epoch`` (the live ones
+        by the schedule) if they fit this data, grid and settings; else set
+        the file aside (going back to the old data or settings must find
+        it). Returns what the log should warn of; :attr:`live_epoch` says
+        whether they were published or must be recomputed."""
+        notes = []
+        saved = checkpoint_record.get('weights_epoch')
+        if saved is not None and saved != epoch:
+            notes.append(f'the checkpoint used weights of epoch {saved} but '
+                         f'the schedule says {epoch}; the schedule changed, '
+                         f'using {epoch}')
         path = weights_path(self.directory, epoch)
         problem = unusable_reason(path, self.num_images, self.grid,
                                   self.fingerprint, [checkpoint_record],
                                   self.settings)
         if problem is None:
             self.publish(epoch)
-        elif osp.isfile(path) and is_main_process():
+            return notes
+        if osp.isfile(path) and is_main_process():
             kept = set_aside(self.directory, [path, record_path(path)])
             problem += f' (the old file is kept in {kept})'
-        return problem
+        return notes + [f'{problem}, so the resumed run cannot reuse its '
+                        'weights; recomputing them with the resumed model now']
 
     def commit(self, epoch: int, weights: np.ndarray) -> str:
         """Check, save (rank 0, atomically), publish and prune the maps
@@ -332,6 +342,14 @@ class WeightArchive:
         """Make the weights of ``epoch`` the ones every worker reads."""
         self.store.publish(weights_path(self.directory, epoch))
         self.live_epoch = epoch
+
+
+def check_max_keep(max_keep) -> None:
+    """``max_keep``: -1 (keep every weight file) or an int >= 1."""
+    if isinstance(max_keep, bool) or not isinstance(max_keep, int) \
+            or max_keep == 0 or max_keep < -1:
+        raise ValueError('max_keep_weights must be -1 (keep all) or an int '
+                         f'>= 1, got {max_keep!r}')
 
 
 def saved_epochs(directory: str) -> List[int]:
