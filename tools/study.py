@@ -496,7 +496,8 @@ def write_results(args, result) -> None:
     print('\n'.join(lines), flush=True)
 
 
-def main():
+def parse_args(argv=None):
+    """The options, the preset's defaults under those given, checked."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--preset', choices=sorted(PRESETS), default='cpu',
                         help='defaults of the options it names (docstring)')
@@ -534,7 +535,7 @@ def main():
                         '(settings and commit) that earlier sessions wrote: '
                         'its runs count as finished, and it is updated after '
                         'every run (e.g. docs/benchmarks/study_cifar10.json)')
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     for name, value in PRESETS[args.preset].items():
         if getattr(args, name) is None:
             setattr(args, name, value)
@@ -555,6 +556,11 @@ def main():
     for split in ('train', 'test'):
         if not osp.isdir(osp.join(args.data, split)):
             parser.error(f'--data {args.data} has no {split}/ folder')
+    return args
+
+
+def main():
+    args = parse_args()
     study, now = check_study(args)
     args.commit = now['commit']  # recorded in every run
     flop_table = flops(args)
