@@ -364,10 +364,11 @@ def row(args, name, seed, work_dir, epochs) -> dict:
 
 
 def refreshes(args, epochs: int) -> int:
-    """Refreshes in ``epochs`` epochs after the branch (one at W, then
-    every --interval epochs)."""
-    return len(range(args.branch_epoch, args.branch_epoch + epochs,
-                     args.interval))
+    """Refreshes in ``epochs`` epochs after the branch: FAMTHook's
+    schedule (one at W, then every --interval epochs)."""
+    from famt_mm.hooks import refresh_schedule
+    return len(refresh_schedule('famt', args.branch_epoch, args.interval,
+                                args.branch_epoch + epochs)[1])
 
 
 def flops(args) -> dict:
@@ -405,10 +406,9 @@ def flops(args) -> dict:
         while after_branch(out[arm], epochs + 1)['after_branch_gflop'] <= \
                 budget:
             epochs += 1
-        out[arm]['equal_compute_epochs'] = epochs
         if args.equal_compute:
             out[arm + EQUAL_COMPUTE] = after_branch(out[arm], epochs)
-            del out[arm + EQUAL_COMPUTE]['equal_compute_epochs']
+        out[arm]['equal_compute_epochs'] = epochs
     for f in out.values():
         f['ratio_to_random'] = f['after_branch_gflop'] / budget
     return {arm: {k: round(v, 4) if isinstance(v, float) else v
