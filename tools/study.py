@@ -72,6 +72,9 @@ CONFIG_PREFIX = {'random': 'random', 'attention': 'amt', 'famt': 'famt'}
 ARMS = ('random', 'famt', 'attention')
 EQUAL_COMPUTE = '-equal-compute'  # suffix of the equal-compute arms
 ALL_ARMS = (*ARMS, *(a + EQUAL_COMPUTE for a in ARMS[1:]))
+# Config.fromfile is not thread-safe: two --parallel runs parsing a config
+# with an mmpretrain:: base at once can fail in pkg_resources (TypeError)
+CONFIG_LOCK = threading.Lock()
 PRIMARY = ('logreg', 'mean')  # named in docs/results.md before the runs
 METRICS = (('logreg', 'mean'), ('logreg', 'cls'), ('knn', 'mean'),
            ('knn', 'cls'), ('sgd', 'cls'))
@@ -164,8 +167,9 @@ def run_config(args, arm: str, seed: int, work_dir: str) -> str:
     """The arm's recipe made a branch run (arm None: random masking to
     epoch W) or an arm (W + E epochs); dumped next to its outputs."""
     from mmengine.config import Config
-    cfg = Config.fromfile(RECIPE.format(
-        CONFIG_PREFIX[masking(arm or 'random')]))
+    with CONFIG_LOCK:
+        cfg = Config.fromfile(RECIPE.format(
+            CONFIG_PREFIX[masking(arm or 'random')]))
     pipeline = cfg.train_dataloader.dataset.pipeline
     dataset = dict(type='CustomDataset',
                    data_root=osp.join(args.data, 'train'), with_label=False,
