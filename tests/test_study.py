@@ -7,6 +7,9 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
+from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -419,3 +422,39 @@ def test_study_gpu_preset(tmp_path):
     assert dataset.type == 'InMemoryImageFolder'
     assert 'LoadImageFromFile' not in [t['type'] for t in dataset.pipeline]
     assert len(dataset.indices) == 10000
+
+
+def test_parallel_runs_parse_their_configs_one_at_a_time(tmp_path,
+                                                         monkeypatch):
+    """--parallel runs make their configs in threads, and Config.fromfile is
+    not thread-safe (two threads resolving an mmpretrain:: base at once can
+    fail in pkg_resources): the study and the reproduction parse one at a
+    time. A parse held open for 0.2 s shows any overlap."""
+    from mmengine.config import Config
+    study = import_tool('study')
+    reproduce = import_tool('reproduce_cifar10')
+    data = shared_dataset('cifar10-jpeg')
+    fromfile, open_now, most_open = Config.fromfile, [0], [0]
+
+    def slow_fromfile(*args, **kwargs):
+        open_now[0] += 1
+        most_open[0] = max(most_open[0], open_now[0])
+        time.sleep(0.2)
+        try:
+            return fromfile(*args, **kwargs)
+        finally:
+            open_now[0] -= 1
+
+    monkeypatch.setattr(Config, 'fromfile', staticmethod(slow_fromfile))
+    args = study.parse_args(['--data', data, '--work-dir', str(tmp_path)])
+    args.arm_epochs = {'random': args.epochs, 'famt': args.epochs}
+    reproduction = SimpleNamespace(preset='cpu', data=data, max_images=None,
+                                   batch_size=8, workers=None, epochs=2)
+    jobs = [lambda: study.run_config(args, None, 0, str(tmp_path / 'b')),
+            lambda: study.run_config(args, 'famt', 0, str(tmp_path / 'f')),
+            lambda: reproduce.pretrain_config(reproduction, 'random', 0,
+                                              str(tmp_path / 'r'))]
+    with ThreadPoolExecutor(len(jobs)) as pool:
+        configs = list(pool.map(lambda job: job(), jobs))
+    assert most_open[0] == 1
+    assert all(os.path.isfile(c) for c in configs)

@@ -83,13 +83,25 @@ def spread_indices(folder: str, count: int) -> list:
     return [int(i * step) for i in range(min(count, total))]
 
 
+# --parallel runs make their configs in threads, and Config.fromfile is not
+# thread-safe: two threads resolving an mmpretrain:: base at once can fail in
+# pkg_resources (TypeError: Expected str, Requirement, or Distribution)
+CONFIG_LOCK = threading.Lock()
+
+
+def load_config(path: str):
+    """``Config.fromfile(path)``, one thread at a time."""
+    from mmengine.config import Config
+    with CONFIG_LOCK:
+        return Config.fromfile(path)
+
+
 def pretrain_config(args, mode, seed, work_dir) -> str:
     """The mode's committed recipe with this run's data, seed, work dir,
     length and (gpu preset) AMP, in-memory data and workers; dumped next to
     its outputs. Returns the dumped path."""
-    from mmengine.config import Config
     recipe = RECIPES[args.preset].format(CONFIG_PREFIX.get(mode, 'famt'))
-    cfg = Config.fromfile(osp.join(CONFIGS, recipe))
+    cfg = load_config(osp.join(CONFIGS, recipe))
     cfg.custom_hooks[0].mode = mode  # 'frequency' runs on the FAMT recipe
     pipeline = [t for t in cfg.train_dataloader.dataset.pipeline
                 if t['type'] != 'LoadImageFromFile']

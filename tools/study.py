@@ -76,7 +76,8 @@ from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
 from reproduce_cifar10 import (CONFIG_PREFIX, default_data, dump_run_config,
-                               pretrain_seconds, run, spread_indices)
+                               load_config, pretrain_seconds, run,
+                               spread_indices)
 
 from famt_mm.checkpoint import checkpoint_loads
 from famt_mm.fileio import save_atomic, save_json
@@ -188,9 +189,7 @@ def schedule(cfg, total: int) -> None:
 def run_config(args, arm: str, seed: int, work_dir: str) -> str:
     """The arm's recipe made a branch run (arm None: random masking to
     epoch W) or an arm (W + E epochs); dumped next to its outputs."""
-    from mmengine.config import Config
-    cfg = Config.fromfile(RECIPE.format(
-        CONFIG_PREFIX[masking(arm or 'random')]))
+    cfg = load_config(RECIPE.format(CONFIG_PREFIX[masking(arm or 'random')]))
     pipeline = cfg.train_dataloader.dataset.pipeline
     if args.in_memory:  # decoded once, as LoadImageFromFile would
         pipeline = [t for t in pipeline if t['type'] != 'LoadImageFromFile']
