@@ -17,8 +17,9 @@ gpu: the 32-px ViT-Tiny recipe, {random,amt,famt}-mae_vit-tiny-p4_1xb256-
     decoded once into memory (InMemoryImageFolder: the FAMT crop, flip and
     weight transforms still run per sample), the modes run concurrently on
     the one GPU (--parallel, default 3) with the CPU cores shared among
-    their dataloaders. Sized for ~25 minutes of one H100 with 16 cores for
-    all three modes; each run's wall time is recorded, to resize --epochs.
+    their dataloaders and, as torch threads, among the runs. Sized for ~25
+    minutes of one H100 with 16 cores for all three modes; each run's wall
+    time is recorded, to resize --epochs.
 
 The three modes of a preset differ in FAMTHook's `mode` only. Finished
 runs are skipped and interrupted ones resume from their last epoch, so a
@@ -191,9 +192,14 @@ def one_run(args, mode, seed) -> None:
     check_settings(args, work_dir)
     config = osp.join(work_dir, 'pretrain_config.py')
     ckpt = osp.join(work_dir, f'epoch_{args.epochs}.pth')
-    # --device cpu keeps a present GPU out of the run
-    env = (dict(os.environ, CUDA_VISIBLE_DEVICES='')
-           if args.device == 'cpu' else None)
+    env = dict(os.environ)
+    if args.device == 'cpu':  # keeps a present GPU out of the run
+        env['CUDA_VISIBLE_DEVICES'] = ''
+    if args.parallel > 1 and 'OMP_NUM_THREADS' not in env:
+        # runs side by side share the cores; each with all of them as
+        # torch threads slows both (on 2 cores a probe took 52 s, not 15)
+        env['OMP_NUM_THREADS'] = str(max(1, (os.cpu_count() or 1) //
+                                         args.parallel))
     if not checkpoint_loads(ckpt):
         config = pretrain_config(args, mode, seed, work_dir)
         run([sys.executable, 'tools/train.py', config, '--resume'],
@@ -283,7 +289,9 @@ def main():
                         choices=MODES)
     parser.add_argument('--device', choices=['cpu', 'cuda'])
     parser.add_argument('--parallel', type=int,
-                        help='runs at a time (default: 1 cpu, 3 gpu)')
+                        help='runs at a time (default: 1 cpu, 3 gpu); each '
+                        'gets cores/P torch threads unless OMP_NUM_THREADS '
+                        'is set')
     parser.add_argument('--workers', type=int,
                         help='dataloader workers per run (default: the '
                         "recipe's; gpu: the cores shared among the runs)")
