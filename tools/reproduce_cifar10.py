@@ -184,14 +184,8 @@ def check_settings(args, work_dir) -> None:
         save_json(path, now)
 
 
-def one_run(args, mode, seed) -> None:
-    """Pretrain (or resume) and probe one run, skipping what is done."""
-    work_dir = osp.join(args.work_dir, f'{mode}_seed{seed}')
-    probe_file = osp.join(work_dir, 'probe.json')
-    os.makedirs(work_dir, exist_ok=True)
-    check_settings(args, work_dir)
-    config = osp.join(work_dir, 'pretrain_config.py')
-    ckpt = osp.join(work_dir, f'epoch_{args.epochs}.pth')
+def run_env(args) -> dict:
+    """The environment of a run's processes."""
     env = dict(os.environ)
     if args.device == 'cpu':  # keeps a present GPU out of the run
         env['CUDA_VISIBLE_DEVICES'] = ''
@@ -200,6 +194,18 @@ def one_run(args, mode, seed) -> None:
         # torch threads slows both (on 2 cores a probe took 52 s, not 15)
         env['OMP_NUM_THREADS'] = str(max(1, (os.cpu_count() or 1) //
                                          args.parallel))
+    return env
+
+
+def one_run(args, mode, seed) -> None:
+    """Pretrain (or resume) and probe one run, skipping what is done."""
+    work_dir = osp.join(args.work_dir, f'{mode}_seed{seed}')
+    probe_file = osp.join(work_dir, 'probe.json')
+    os.makedirs(work_dir, exist_ok=True)
+    check_settings(args, work_dir)
+    config = osp.join(work_dir, 'pretrain_config.py')
+    ckpt = osp.join(work_dir, f'epoch_{args.epochs}.pth')
+    env = run_env(args)
     if not checkpoint_loads(ckpt):
         config = pretrain_config(args, mode, seed, work_dir)
         run([sys.executable, 'tools/train.py', config, '--resume'],
