@@ -222,9 +222,10 @@ class FAMTHook(Hook):
         commit them as the weights used from ``epoch`` on."""
         start = time.perf_counter()
         model, loader = get_ori_model(runner.model), runner.train_dataloader
+        dataset = self.refresh_dataset()  # also the panels' images
         shard, stats = compute_weights(
             model, shard_loader(
-                self.refresh_dataset(), self.batch_size or loader.batch_size,
+                dataset, self.batch_size or loader.batch_size,
                 loader.num_workers
                 if self.num_workers is None else self.num_workers),
             self.cues, uses_autocast(runner.optim_wrapper),
@@ -236,5 +237,4 @@ class FAMTHook(Hook):
                     self.last_epoch_seconds)
         if self.log_panels and is_main_process():
             runner.visualizer.add_image('famt_panels', render_first(
-                model, self.refresh_dataset(), self.log_panels, self.cues),
-                step=epoch)
+                model, dataset, self.log_panels, self.cues), step=epoch)
