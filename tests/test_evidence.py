@@ -168,19 +168,19 @@ def test_reproduction_wall_time_sums_every_start(tmp_path):
 
 
 def test_parallel_reproduction_runs_share_the_cores(monkeypatch):
-    from types import SimpleNamespace
-    run_env = import_tool('reproduce_cifar10').run_env
     """--parallel runs get cores/P torch threads each, unless the user
     set OMP_NUM_THREADS."""
+    from types import SimpleNamespace
+    process_env = import_tool('reproduce_cifar10').process_env
     for name in ('OMP_NUM_THREADS', 'CUDA_VISIBLE_DEVICES'):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(os, 'cpu_count', lambda: 16)
-    env = run_env(SimpleNamespace(device='cpu', parallel=3))
+    env = process_env(SimpleNamespace(device='cpu', parallel=3))
     assert env['OMP_NUM_THREADS'] == '5' and env['CUDA_VISIBLE_DEVICES'] == ''
-    env = run_env(SimpleNamespace(device='cuda', parallel=1))
+    env = process_env(SimpleNamespace(device='cuda', parallel=1))
     assert 'OMP_NUM_THREADS' not in env and 'CUDA_VISIBLE_DEVICES' not in env
     monkeypatch.setenv('OMP_NUM_THREADS', '2')  # the user's choice stays
-    assert run_env(SimpleNamespace(device='cuda', parallel=3))[
+    assert process_env(SimpleNamespace(device='cuda', parallel=3))[
         'OMP_NUM_THREADS'] == '2'
 
 

@@ -184,7 +184,7 @@ def check_settings(args, work_dir) -> None:
         save_json(path, now)
 
 
-def run_env(args) -> dict:
+def process_env(args) -> dict:
     """The environment of a run's processes."""
     env = dict(os.environ)
     if args.device == 'cpu':  # keeps a present GPU out of the run
@@ -205,7 +205,7 @@ def one_run(args, mode, seed) -> None:
     check_settings(args, work_dir)
     config = osp.join(work_dir, 'pretrain_config.py')
     ckpt = osp.join(work_dir, f'epoch_{args.epochs}.pth')
-    env = run_env(args)
+    env = process_env(args)
     if not checkpoint_loads(ckpt):
         config = pretrain_config(args, mode, seed, work_dir)
         run([sys.executable, 'tools/train.py', config, '--resume'],

@@ -76,7 +76,7 @@ from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
 from reproduce_cifar10 import (CONFIG_PREFIX, default_data, dump_run_config,
-                               load_config, pretrain_seconds, run,
+                               load_config, pretrain_seconds, process_env, run,
                                spread_indices)
 
 from famt_mm.checkpoint import checkpoint_loads
@@ -279,10 +279,8 @@ def run_env(args, arm) -> dict:
     """The branch gets every thread; arms running --parallel share them."""
     threads = args.threads if arm is None else max(
         1, args.threads // args.parallel)
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads), PYTHONPATH=ROOT)
-    if args.device == 'cpu':
-        env['CUDA_VISIBLE_DEVICES'] = ''
-    return env
+    return dict(process_env(args), OMP_NUM_THREADS=str(threads),
+                PYTHONPATH=ROOT)
 
 
 def pretrain(args, arm, seed) -> tuple:
