@@ -10,8 +10,12 @@ deterministic:
 - ``support``: effective support of the sampling distribution,
   ``exp(entropy(p)) / N`` with ``p = w ** gamma / sum``; 1 for uniform
   weights, ``k / N`` when all mass sits on ``k`` units.
+- ``entropy``: ``entropy(p) / log N``, the entropy relative to uniform
+  weights' (1 for uniform, ``log k / log N`` for mass on ``k`` units).
 - ``always_visible``: the number of units visible in >= 95% of draws
-  (0 for uniform weights at any usual ratio).
+  (0 for uniform weights at any usual ratio); ``always_visible_share``
+  the same as a share of the ``n_vis`` visible slots (1: the visible set
+  never changes).
 - ``overlap``: mean Jaccard overlap of the visible sets of two independent
   draws; ``n_vis / (2 N - n_vis)`` for uniform weights (``overlap_uniform``),
   1 for deterministic masks.
@@ -22,6 +26,7 @@ probability ``1 - exp(-c w_i)``, ``c`` solving ``sum_i (1 - exp(-c w_i)) =
 k`` (exact as N grows; tests compare it with Monte-Carlo draws). All
 functions are batched and sync-free.
 """
+import math
 from typing import Tuple
 
 import torch
@@ -40,11 +45,15 @@ def sampling_probabilities(weights: torch.Tensor, gamma: float = 1.0):
     return w / w.sum(dim=1, keepdim=True)
 
 
+def sampling_entropy(weights: torch.Tensor, gamma: float = 1.0):
+    """(B,) entropy (nats) of the sampling distribution."""
+    p = sampling_probabilities(weights, gamma)
+    return -(p * p.log()).sum(dim=1)
+
+
 def effective_support(weights: torch.Tensor, gamma: float = 1.0):
     """(B,) perplexity of the sampling distribution over N: in (0, 1]."""
-    p = sampling_probabilities(weights, gamma)
-    entropy = -(p * p.log()).sum(dim=1)
-    return entropy.exp() / p.shape[1]
+    return sampling_entropy(weights, gamma).exp() / weights[0].numel()
 
 
 def visible_probability(weights: torch.Tensor, counts: Tuple[int, int, int],
@@ -95,21 +104,27 @@ def visible_overlap(weights, counts, gamma: float = 1.0):
 
 def concentration(weights: torch.Tensor, counts: Tuple[int, int, int],
                   gamma: float = 1.0) -> dict:
-    """The three statistics averaged over the batch, and the uniform
-    overlap for reference: ``support``, ``always_visible``, ``overlap``,
-    ``overlap_uniform`` (floats; reads them back, so not for the step)."""
-    n_vis = counts[2]
+    """The statistics averaged over the batch, and the uniform overlap for
+    reference: ``support``, ``entropy``, ``always_visible``,
+    ``always_visible_share``, ``overlap``, ``overlap_uniform`` (floats;
+    reads them back, so not for the step)."""
+    n_vis, num_units = counts[2], weights[0].numel()
     vis = visible_probability(weights, counts, gamma)  # solved once
+    entropy = sampling_entropy(weights, gamma)
+    always = _count_always_visible(vis, ALWAYS_VISIBLE_LEVEL).float().mean()
     return dict(
-        support=float(effective_support(weights, gamma).mean()),
-        always_visible=float(
-            _count_always_visible(vis, ALWAYS_VISIBLE_LEVEL).float().mean()),
+        support=float((entropy.exp() / num_units).mean()),
+        entropy=float((entropy / math.log(num_units)).mean())
+        if num_units > 1 else 1.0,
+        always_visible=float(always),
+        always_visible_share=float(always) / n_vis,
         overlap=float(_jaccard_overlap(vis, n_vis).mean()),
-        overlap_uniform=n_vis / (2 * weights[0].numel() - n_vis))
+        overlap_uniform=n_vis / (2 * num_units - n_vis))
 
 
 def concentration_label(stats: dict) -> str:
     """Short text of :func:`concentration`'s output (two lines)."""
-    return (f'support {stats["support"]:.2f}, always-vis '
+    return (f'support {stats["support"]:.2f}, entropy '
+            f'{stats["entropy"]:.3f}, always-vis '
             f'{stats["always_visible"]:.1f}\noverlap {stats["overlap"]:.3f} '
             f'(random {stats["overlap_uniform"]:.3f})')

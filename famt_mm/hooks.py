@@ -2,25 +2,37 @@
 import time
 from typing import List, Optional, Sequence, Tuple, Union
 
-from mmengine.dist import is_main_process
+from mmengine.dist import broadcast_object_list, is_main_process
 from mmengine.hooks import Hook
 from mmpretrain.registry import HOOKS
 from mmpretrain.utils import get_ori_model
 
 from .checks import check_epochs, check_int
 from .cues import CueSettings
+from .guidance import GUIDANCES
 from .optim import uses_autocast
 from .refresh import (base_dataset, compute_weights, gather_weights, map_grid,
-                      refresh_dataset, refresh_summary, shard_loader)
+                      refresh_dataset, refresh_summary, shard_loader,
+                      weights_concentration)
 from .seeding import shared_rank_seed
 from .transforms import check_weight_pipeline
 from .visualization import render_first
 from .weight_files import FAMTWeightStore, WeightArchive, check_max_keep
 from .weights import FUSION_MODES
 
-# 'random' is a schedule, not a fusion: no refresh, the warm-up's random
-# masking throughout (the MAE / SimMIM baseline through the same code).
-MODES = ('random', ) + FUSION_MODES
+# Modes without a refresh, and the mask phase each uses after the warm-up:
+# 'random' keeps the warm-up's random masking throughout (the MAE / SimMIM
+# baseline); 'uniform' and 'uniform_nothrow' are the token-budget controls
+# (the guided generator's counts on uniform weights; the same visible count
+# with nothing thrown).
+UNGUIDED_PHASES = dict(random='warmup', uniform='uniform',
+                       uniform_nothrow='uniform_nothrow')
+MODES = tuple(UNGUIDED_PHASES) + FUSION_MODES
+
+
+def trained_phase(mode: str) -> str:
+    """The model's mask phase after the warm-up under ``mode``."""
+    return UNGUIDED_PHASES.get(mode, 'guided')
 
 
 def to_epochs(value: Union[int, float], max_epochs: int) -> int:
@@ -47,6 +59,8 @@ def refresh_schedule(mode: str, warmup_epochs: Union[int, float],
     step = interval_epochs(interval, max_epochs)
     if mode == 'random':
         return max_epochs, []
+    if mode in UNGUIDED_PHASES:
+        return warmup, []
     schedule = list(range(warmup, max_epochs, step))
     if not schedule and max_epochs > 0:
         raise ValueError(
@@ -74,17 +88,23 @@ def famt_model(runner):
 
 
 def log_refresh(runner, epoch: int, images: int, seconds: float,
-                stats: dict, epoch_seconds: Optional[float]) -> None:
+                stats: dict, epoch_seconds: Optional[float],
+                guidance: str = 'direct') -> None:
     """The refresh's log line (its cost relative to the last training
     epoch) and its scalars."""
     line = f'FAMT refresh before epoch {epoch}: {images} images in ' \
         f'{seconds:.1f}s'
+    if guidance != 'direct':
+        line += f' (guidance {guidance}: the masks\' statistics are of the ' \
+            'maps as used)'
     if epoch_seconds:
         line += f' ({seconds / epoch_seconds:.2f} of the last training epoch)'
     runner.logger.info(f'{line}; {refresh_summary(stats)}')
-    for key, value in stats.get('concentration', {}).items():
-        runner.message_hub.update_scalar(f'famt/{key}', value)
-    runner.message_hub.update_scalar('famt/refresh_time', seconds)
+    # to the visualizer's backends (scalars.json, TensorBoard) at the epoch:
+    # the message hub's logger only exports 'train/' keys
+    scalars = {f'famt/{k}': v for k, v in stats['concentration'].items()}
+    runner.visualizer.add_scalars(dict(scalars, **{
+        'famt/refresh_time': seconds}), step=epoch)
 
 
 @HOOKS.register_module()
@@ -104,6 +124,15 @@ class FAMTHook(Hook):
         mode (str): 'famt' (attention x frequency, default), 'attention'
             (AMT), 'frequency', 'sum' or 'random' (no refresh: the random
             masking baseline). This one key switches random / AMT / FAMT.
+            Controls without a refresh, after the warm-up: 'uniform' (the
+            model's ``mask_generator`` and counts on uniform weights:
+            random masking at FAMT's token budget) and 'uniform_nothrow'
+            (the same visible count, every other patch masked: MAE's
+            random masking at r = 1 - n_vis / N).
+        guidance (str): what the refreshed maps become
+            (:data:`famt_mm.guidance.GUIDANCES`): 'direct' (default),
+            'inverse' (ranking reversed, spread kept) or 'shuffled'
+            (another image's map, a new permutation every refresh).
         warmup_epochs (int | float): epochs of random masking before the
             first refresh (a float: a fraction of ``max_epochs``). 0.1.
         interval (int | float): epochs between refreshes, likewise. 0.1.
@@ -127,6 +156,7 @@ class FAMTHook(Hook):
 
     def __init__(self,
                  mode: str = 'famt',
+                 guidance: str = 'direct',
                  warmup_epochs: Union[int, float] = 0.1,
                  interval: Union[int, float] = 0.1,
                  frequency_source: str = 'feature',
@@ -140,17 +170,25 @@ class FAMTHook(Hook):
                  store: str = 'famt'):
         if mode not in MODES:
             raise ValueError(f'mode {mode!r} is not one of {MODES}')
-        # random masking has no fusion; panels of such a run show FAMT's
-        self.cues = CueSettings('famt' if mode == 'random' else mode,
-                                frequency_source, frequency_filter, cutoff)
+        if guidance not in GUIDANCES:
+            raise ValueError(f'guidance {guidance!r} is not one of '
+                             f'{tuple(GUIDANCES)}')
+        if guidance != 'direct' and mode in UNGUIDED_PHASES:
+            raise ValueError(f"guidance={guidance!r} changes refreshed "
+                             f"weights, but mode={mode!r} has no refresh; "
+                             f'use it with one of {FUSION_MODES}')
+        # modes without a fusion: panels of such a run show FAMT's
+        self.cues = CueSettings(
+            'famt' if mode in UNGUIDED_PHASES else mode, frequency_source,
+            frequency_filter, cutoff)
         check_epochs('warmup_epochs', warmup_epochs, 0)
         check_epochs('interval', interval, 1)
         check_int('batch_size', batch_size, 1, optional=True)
         check_int('num_workers', num_workers, 0, optional=True)
         check_int('log_panels', log_panels, 0, optional=True)
         check_max_keep(max_keep_weights)
-        self.mode, self.warmup_epochs, self.interval = (mode, warmup_epochs,
-                                                        interval)
+        self.mode, self.guidance = mode, guidance
+        self.warmup_epochs, self.interval = warmup_epochs, interval
         self.batch_size, self.num_workers = batch_size, num_workers
         self.refresh_pipeline = refresh_pipeline
         self.max_keep_weights, self.log_panels = max_keep_weights, log_panels
@@ -169,10 +207,20 @@ class FAMTHook(Hook):
         check_weight_pipeline(self.dataset, self.store, model.patch_size)
         self.input_hw = model.input_size
         self.refresh_dataset()  # fails now, not after the warm-up
+        self.seed = 0
+        if self.guidance == 'shuffled':
+            if len(self.dataset) < 2:
+                raise ValueError(
+                    "FAMTHook(guidance='shuffled') needs at least 2 training "
+                    f'images, got {len(self.dataset)}')
+            # the same shuffle on every rank: rank 0's seed
+            seed = [runner.seed]
+            broadcast_object_list(seed)
+            self.seed = seed[0]
         self.archive = WeightArchive(
             runner.work_dir, self.dataset, map_grid(model, self.input_hw),
-            self.cues.record(), self.store, model.patch_size,
-            self.max_keep_weights)
+            dict(self.cues.record(), guidance=self.guidance), self.store,
+            model.patch_size, self.max_keep_weights)
         for line in self.archive.open(fresh_start=runner.epoch == 0):
             runner.logger.warning(f'FAMT: {line}')
         shared_rank_seed(runner.logger)
@@ -195,7 +243,8 @@ class FAMTHook(Hook):
         if runner.epoch in self.schedule:
             self.refresh(runner, runner.epoch)
         get_ori_model(runner.model).set_mask_phase(
-            'famt' if runner.epoch >= self._warmup else 'warmup')
+            'warmup' if runner.epoch < self._warmup else
+            trained_phase(self.mode))
         self._epoch_start = time.perf_counter()
 
     def after_train_epoch(self, runner) -> None:
@@ -230,11 +279,14 @@ class FAMTHook(Hook):
                 if self.num_workers is None else self.num_workers),
             self.cues, uses_autocast(runner.optim_wrapper),
             progress=is_main_process())
-        self.archive.commit(epoch, gather_weights(
-            shard, self.archive.num_images, self.archive.grid))
+        weights = GUIDANCES[self.guidance](gather_weights(
+            shard, self.archive.num_images, self.archive.grid), self.seed,
+            epoch)
+        stats['concentration'] = weights_concentration(model, weights)
+        self.archive.commit(epoch, weights, stats['concentration'])
         log_refresh(runner, epoch, self.archive.num_images,
                     time.perf_counter() - start, stats,
-                    self.last_epoch_seconds)
+                    self.last_epoch_seconds, self.guidance)
         if self.log_panels and is_main_process():
             runner.visualizer.add_image('famt_panels', render_first(
                 model, dataset, self.log_panels, self.cues), step=epoch)

@@ -124,11 +124,10 @@ def compute_weights(model, loader, cues: CueSettings = CueSettings(),
     """The no-grad pass over ``loader``.
 
     Returns:
-        tuple: fused maps (n, h, w) float16 on the CPU, and statistics:
-        per cue the (n, h * w) values, and ``concentration`` (batch-size
-        weighted means of :func:`batch_concentration`).
+        tuple: fused maps (n, h, w) float16 on the CPU, and per cue the
+        (n, h * w) values (statistics for the log).
     """
-    fused, concentration = [], []
+    fused = []
     stats = {k: [] for k in ('attention', 'frequency', 'fused')}
     bar = ProgressBar(len(loader)) if progress else None
     with eval_mode(model):
@@ -137,25 +136,28 @@ def compute_weights(model, loader, cues: CueSettings = CueSettings(),
             fused.append(out['fused'].half().cpu())
             for name, w in out.items():
                 stats[name].append(w.float().flatten(1).cpu())
-            concentration.append(
-                (len(out['fused']), batch_concentration(model, out['fused'])))
             if bar is not None:
                 bar.update()
     if bar is not None:
         print(flush=True)  # end the progress bar's line
     stats = {k: torch.cat(v) for k, v in stats.items() if v}
-    if concentration:
-        total = sum(n for n, _ in concentration)
-        stats['concentration'] = {
-            key: sum(n * c[key] for n, c in concentration) / total
-            for key in concentration[0][1]
-        }
     return (torch.cat(fused) if fused else None), stats
+
+
+def weights_concentration(model, weights: np.ndarray,
+                          max_images: int = 4096) -> dict:
+    """The concentration of the masks the model's ``mask_generator`` draws
+    from the maps training uses (:func:`batch_concentration`), averaged over
+    at most ``max_images`` evenly spread images (the same on every rank)."""
+    rows = np.linspace(0, len(weights) - 1,
+                       min(len(weights), max_images)).round().astype(int)
+    return batch_concentration(model, torch.from_numpy(weights[rows]))
 
 
 def refresh_summary(stats: dict) -> str:
     """One log line of :func:`compute_weights`' statistics: per cue the
-    mean, std and mean within-image range, then the masks' concentration."""
+    mean, std and mean within-image range, then the masks' concentration
+    (``stats['concentration']``, :func:`weights_concentration`)."""
     parts = []
     for name, w in stats.items():
         if name == 'concentration':

@@ -317,9 +317,11 @@ class WeightArchive:
         return notes + [f'{problem}, so the resumed run cannot reuse its '
                         'weights; recomputing them with the resumed model now']
 
-    def commit(self, epoch: int, weights: np.ndarray) -> str:
+    def commit(self, epoch: int, weights: np.ndarray,
+               concentration: Optional[dict] = None) -> str:
         """Check, save (rank 0, atomically), publish and prune the maps
-        used from ``epoch`` on; returns the file."""
+        used from ``epoch`` on; returns the file. ``concentration`` (the
+        masks' statistics) goes into the file's record."""
         check_weight_values(
             torch.from_numpy(weights),
             f'the refresh before epoch {epoch} (did training diverge?)')
@@ -327,6 +329,8 @@ class WeightArchive:
         record = dict(data_fingerprint=self.fingerprint,
                       num_images=self.num_images, grid=list(self.grid),
                       **self.settings)
+        if concentration:
+            record['concentration'] = concentration
         if is_main_process():
             save_weights(path, weights, record)
         barrier()

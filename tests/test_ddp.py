@@ -19,7 +19,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def worker(rank, world_size, port, work_dir, photos_dir):
+def worker(rank, world_size, port, work_dir, photos_dir, guidance='direct'):
     os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port),
                       RANK=str(rank), LOCAL_RANK=str(rank),
                       WORLD_SIZE=str(world_size))
@@ -35,6 +35,7 @@ def worker(rank, world_size, port, work_dir, photos_dir):
     cfg = tiny_famt_mae_cfg(work_dir, photos_dir, epochs=3, warmup=2,
                             interval=5)
     cfg.train_dataloader.dataset.dataset.indices = 15
+    cfg.custom_hooks[0].guidance = guidance
     cfg.launcher = 'pytorch'
     cfg.env_cfg = dict(dist_cfg=dict(backend='gloo'))
     runner = Runner.from_cfg(cfg)
@@ -44,6 +45,10 @@ def worker(rank, world_size, port, work_dir, photos_dir):
     maps = np.load(weights_path(hook.archive.directory,
                                 hook.archive.live_epoch))
     np.save(osp.join(work_dir, f'rank{rank}.npy'), maps)
+    with open(osp.join(work_dir, f'rank{rank}.seeds'), 'w') as f:
+        f.write(f'{runner.seed} {hook.seed}')
+    if guidance != 'direct':
+        return
     with open(osp.join(work_dir, f'rank{rank}.phase'), 'w') as f:
         f.write(runner.model.module.mask_phase)
     # The next masks each rank draws for the same batch positions.
@@ -70,7 +75,7 @@ def test_ddp_two_cpu_ranks_share_complete_weights(tmp_path, photos_dir):
     rank1 = np.load(tmp_path / 'rank1.npy')
     assert rank0.shape == (15, 8, 8)
     np.testing.assert_array_equal(rank0, rank1)
-    assert (tmp_path / 'rank1.phase').read_text() == 'famt'
+    assert (tmp_path / 'rank1.phase').read_text() == 'guided'
     for name in ('warmup_mask_generator', 'mask_generator'):
         masks = [np.load(tmp_path / f'rank{r}.{name}.npy') for r in (0, 1)]
         assert masks[0].shape == (4, 64)
@@ -97,3 +102,17 @@ def test_ddp_two_cpu_ranks_share_complete_weights(tmp_path, photos_dir):
     np.testing.assert_allclose(single.astype(np.float32),
                                rank0.astype(np.float32), atol=2e-3)
     assert not np.allclose(rank0[0], rank0[1])
+
+
+def test_ddp_shuffled_guidance_is_the_same_on_every_rank(tmp_path,
+                                                         photos_dir):
+    """The ranks' seeds differ (diff_rank_seed), the shuffle uses rank 0's:
+    both ranks train with the same shuffled maps."""
+    mp.spawn(worker, args=(2, free_port(), str(tmp_path), photos_dir,
+                           'shuffled'), nprocs=2, join=True)
+    np.testing.assert_array_equal(np.load(tmp_path / 'rank0.npy'),
+                                  np.load(tmp_path / 'rank1.npy'))
+    seeds = [(tmp_path / f'rank{r}.seeds').read_text().split()
+             for r in (0, 1)]
+    assert seeds[0][0] != seeds[1][0]  # the runners' own seeds
+    assert seeds[0][1] == seeds[1][1] == seeds[0][0]  # the shuffle's

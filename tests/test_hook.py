@@ -64,7 +64,7 @@ def test_refresh_epochs_phases_and_persistent_workers(tmp_path, photos_dir):
     runner, rows = train(cfg)
     by_epoch = {r['epoch']: r for r in rows}
     assert [by_epoch[e]['phase'] for e in range(5)] == [
-        'warmup', 'warmup', 'famt', 'famt', 'famt']
+        'warmup', 'warmup', 'guided', 'guided', 'guided']
     weights_dir = osp.join(tmp_path, 'famt_weights')
     assert osp.isfile(osp.join(weights_dir, 'epoch_2.npy'))
     assert osp.isfile(osp.join(weights_dir, 'epoch_4.npy'))
@@ -119,7 +119,7 @@ def test_resume_restores_the_weights(tmp_path, photos_dir):
     resumed.resume = True
     runner, rows_resumed = train(resumed)
     first = rows_resumed[0]
-    assert first['epoch'] == 2 and first['phase'] == 'famt'
+    assert first['epoch'] == 2 and first['phase'] == 'guided'
     assert first['weights_file'] == str(tmp_path / 'part' / 'famt_weights' /
                                         'epoch_1.npy')
     # The weights the resumed run trains with are the ones the interrupted
@@ -172,7 +172,7 @@ def test_resume_recomputes_an_unusable_weight_file(tmp_path, photos_dir,
     assert re.search(f'FAMT: {re.escape(str(path))} {reason}',
                      logged(runner))
     assert 'recomputing them with the resumed model now' in logged(runner)
-    assert rows[0]['phase'] == 'famt'
+    assert rows[0]['phase'] == 'guided'
     maps = np.load(path)
     assert maps.shape == (16, 8, 8) and np.isfinite(maps).all()
 
@@ -191,7 +191,7 @@ def test_resume_recomputes_weights_of_other_images(tmp_path, photos_dir):
     assert re.search(r'epoch_1.npy was computed for another data set \(data '
                      r'fingerprint [0-9a-f]{16}, this one is [0-9a-f]{16}',
                      logged(runner))
-    assert rows[0]['phase'] == 'famt'
+    assert rows[0]['phase'] == 'guided'
     record = json.loads(
         (tmp_path / 'famt_weights' / 'epoch_1.json').read_text())
     hook = next(h for h in runner.hooks if isinstance(h, FAMTHook))
@@ -270,7 +270,7 @@ def test_resume_without_the_weight_file_recomputes(tmp_path, photos_dir):
                             interval=5)
     cfg.resume = True
     _, rows = train(cfg)
-    assert rows[0]['phase'] == 'famt'
+    assert rows[0]['phase'] == 'guided'
     assert osp.isfile(tmp_path / 'famt_weights' / 'epoch_1.npy')
 
 

@@ -47,7 +47,7 @@ def token_lengths(model, inputs, data_samples, seed=0):
     return seen
 
 
-@pytest.mark.parametrize('phase,ratios', [('famt', (0.45, 0.40)),
+@pytest.mark.parametrize('phase,ratios', [('guided', (0.45, 0.40)),
                                           ('warmup', (0.75, 0.0))])
 def test_encoder_and_decoder_token_counts(model, phase, ratios):
     model.set_mask_phase(phase)
@@ -55,7 +55,7 @@ def test_encoder_and_decoder_token_counts(model, phase, ratios):
     seen = token_lengths(model, torch.rand(2, 3, 32, 32),
                          weight_samples(torch.rand(2, 8, 8) + 0.1))
     assert seen == dict(encoder=1 + n_vis, decoder=1 + n_vis + n_mask)
-    if phase == 'famt':
+    if phase == 'guided':
         assert (n_mask, n_throw, n_vis) == (28, 26, 10)
 
 
@@ -67,7 +67,7 @@ def loss_for(model, images, weights, seed=0):
 def test_thrown_patches_reach_nothing(model):
     """Changing the pixels of thrown patches changes nothing at all; the
     visible ones feed the encoder and the masked ones are the target."""
-    model.set_mask_phase('famt')
+    model.set_mask_phase('guided')
     images = torch.rand(2, 3, 32, 32)
     weights = torch.rand(2, 8, 8) + 0.1
     torch.manual_seed(0)
@@ -87,7 +87,7 @@ def test_thrown_patches_reach_nothing(model):
 
 
 def test_decoder_uses_the_kept_slots_position_embeddings(model):
-    model.set_mask_phase('famt')
+    model.set_mask_phase('guided')
     images = torch.rand(1, 3, 32, 32)
     mask = model.mask_generator(torch.rand(1, 64) + 0.1)
     latent, _, ids_kept = model.backbone(images, mask, counts_of(model))
@@ -99,7 +99,7 @@ def test_decoder_uses_the_kept_slots_position_embeddings(model):
 
 def test_loss_is_mae_loss_on_masked_patches(model):
     """Against a direct computation: norm-pix MSE over masked patches."""
-    model.set_mask_phase('famt')
+    model.set_mask_phase('guided')
     images = torch.rand(2, 3, 32, 32)
     weights = torch.rand(2, 8, 8) + 0.1
     torch.manual_seed(3)
@@ -126,13 +126,13 @@ def test_training_without_hook_fails_clearly(model):
 
 
 def test_missing_weights_in_data_samples(model):
-    model.set_mask_phase('famt')
+    model.set_mask_phase('guided')
     with pytest.raises(KeyError, match='LoadFAMTWeights'):
         model.loss(torch.rand(1, 3, 32, 32), [DataSample()])
 
 
 def test_wrong_weight_grid(model):
-    model.set_mask_phase('famt')
+    model.set_mask_phase('guided')
     with pytest.raises(ValueError, match=r'grid \(4, 4\).*expects \(8, 8\)'):
         model.loss(torch.rand(1, 3, 32, 32),
                    weight_samples(torch.rand(1, 4, 4)))

@@ -43,7 +43,7 @@ def model():
 
 
 def test_encoder_length_and_mask_tokens(model):
-    model.set_mask_phase('famt')
+    model.set_mask_phase('guided')
     model.eval()  # no dropout: inspect exact token values
     images = torch.rand(2, 3, 32, 32)
     torch.manual_seed(0)
@@ -72,7 +72,7 @@ def test_encoder_length_and_mask_tokens(model):
 
 
 def test_units_stay_whole(model):
-    model.set_mask_phase('famt')
+    model.set_mask_phase('guided')
     mask, counts = model.sample_mask(torch.rand(4, 3, 32, 32),
                                      weight_samples(torch.rand(4, 8, 8)))
     assert counts == model.mask_generator.patch_counts((8, 8))
@@ -87,7 +87,7 @@ def loss_for(model, images, weights, seed=0):
 
 
 def test_loss_sees_masked_pixels_only(model):
-    model.set_mask_phase('famt')
+    model.set_mask_phase('guided')
     images = torch.rand(2, 3, 32, 32)
     weights = torch.rand(2, 8, 8) + 0.1
     torch.manual_seed(1)

@@ -46,7 +46,7 @@ def test_meta_tensors_refuse_host_reads():
 
 
 @pytest.mark.parametrize('algo', IN1K)
-@pytest.mark.parametrize('phase', ['warmup', 'famt'])
+@pytest.mark.parametrize('phase', ['warmup', 'guided'])
 def test_loss_runs_on_meta(algo, phase):
     model = tiny_in1k_model(algo).to('meta')
     model.set_mask_phase(phase)
@@ -74,7 +74,7 @@ def test_cuda_step_has_no_sync(algo):
     model = tiny_in1k_model(algo).cuda()
     inputs = torch.randn(2, 3, 224, 224, device='cuda')
     samples = [s.to('cuda') for s in weight_samples(torch.rand(2, 14, 14))]
-    for phase in ('warmup', 'famt'):
+    for phase in ('warmup', 'guided'):
         model.set_mask_phase(phase)
         model.loss(inputs, samples)  # warm the allocator and kernels
         torch.cuda.synchronize()

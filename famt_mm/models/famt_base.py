@@ -5,18 +5,23 @@ import torch
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-from ..contract import WEIGHTS_KEY
+from ..contract import MASKED, THROWN, WEIGHTS_KEY
 
-MASK_PHASES = ('warmup', 'famt')
+# 'guided': mask_generator on the batch's weights; 'uniform': the same
+# generator and counts on uniform weights; 'uniform_nothrow': that draw with
+# its thrown patches masked instead (random masking at the guided visible
+# count). The last two are FAMTHook's control modes.
+MASK_PHASES = ('warmup', 'guided', 'uniform', 'uniform_nothrow')
 
 
 class FAMTMaskingMixin:
     """Mask sampling for an algorithm with a ``backbone``.
 
     ``mask_phase`` is ``'warmup'`` (random masking with
-    ``warmup_mask_generator``) or ``'famt'`` (``mask_generator`` on the
-    batch's ``famt_weights``). ``FAMTHook`` sets it before every epoch; it
-    starts as None so that training without the hook fails loudly.
+    ``warmup_mask_generator``), ``'guided'`` (``mask_generator`` on the
+    batch's ``famt_weights``), or a control (:data:`MASK_PHASES`).
+    ``FAMTHook`` sets it before every epoch; it starts as None so that
+    training without the hook fails loudly.
     """
 
     def init_masking(self, mask_generator: dict,
@@ -27,7 +32,7 @@ class FAMTMaskingMixin:
         self.mask_phase = None
 
     def set_mask_phase(self, phase: str) -> None:
-        """Switch between ``'warmup'`` and ``'famt'`` masking."""
+        """Switch to one of :data:`MASK_PHASES`."""
         if phase not in MASK_PHASES:
             raise ValueError(
                 f'mask phase {phase!r} is not one of {MASK_PHASES}')
@@ -64,11 +69,16 @@ class FAMTMaskingMixin:
                 "(or call model.set_mask_phase('warmup') for random "
                 'masking without the hook)')
         grid = self.patch_grid
-        if self.mask_phase == 'warmup':
-            generator = self.warmup_mask_generator
-            weights = inputs.new_ones(inputs.shape[0], *grid)
-            return (generator(weights, check=False),
-                    generator.patch_counts(grid))
+        if self.mask_phase != 'guided':
+            generator = self.warmup_mask_generator \
+                if self.mask_phase == 'warmup' else self.mask_generator
+            mask = generator(inputs.new_ones(inputs.shape[0], *grid),
+                             check=False)
+            counts = generator.patch_counts(grid)
+            if self.mask_phase == 'uniform_nothrow':
+                mask = torch.where(mask == THROWN, MASKED, mask).to(mask.dtype)
+                counts = (counts[0] + counts[1], 0, counts[2])
+            return mask, counts
         if not data_samples or WEIGHTS_KEY not in data_samples[0]:
             raise KeyError(
                 "the data samples have no 'famt_weights': add "

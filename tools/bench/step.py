@@ -16,7 +16,7 @@ from mmpretrain.structures import DataSample
 from torch.utils.flop_counter import FlopCounterMode
 
 import famt_mm  # noqa: F401
-from famt_mm.hooks import interval_epochs
+from famt_mm.hooks import interval_epochs, trained_phase
 from famt_mm.refresh import batch_weights, eval_mode
 from .common import famt_hook_cfg, load_cfg
 
@@ -45,8 +45,7 @@ class Bench:
         self.optim = build_optim_wrapper(self.model, optim_cfg)
         hook = HOOKS.build(famt_hook_cfg(cfg))
         self.mode, self.cues = hook.mode, hook.cues
-        self.model.set_mask_phase(
-            'warmup' if self.mode == 'random' else 'famt')
+        self.model.set_mask_phase(trained_phase(self.mode))
         self.interval = interval_epochs(hook.interval,
                                         cfg.train_cfg.max_epochs)
         self.amp = amp
