@@ -13,6 +13,7 @@ import os
 import os.path as osp
 from collections import deque
 
+import torch
 from mmengine.dist import is_main_process
 from mmengine.fileio import LocalBackend, register_backend
 from mmengine.hooks import CheckpointHook
@@ -135,4 +136,12 @@ def load_encoder(model, path: str) -> None:
         raise ValueError(
             f'{path} does not fit the config\'s encoder '
             f'({type(model.backbone).__name__}): ' + '; '.join(problems))
+    broken = [k for k, v in found.items()
+              if v.is_floating_point() and not torch.isfinite(v).all()]
+    if broken:  # a diverged run: every probe would score chance, silently
+        raise ValueError(
+            f'{path} has non-finite (NaN or inf) encoder tensors: '
+            f'backbone.{broken[0]}' + (f' (+{len(broken) - 1} more)'
+                                       if len(broken) > 1 else '')
+            + '; the run diverged: probe an earlier checkpoint')
     model.backbone.load_state_dict(found)

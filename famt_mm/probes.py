@@ -8,9 +8,23 @@ features are).
   convergence with L-BFGS from zero (a convex problem: one optimum), its L2
   strength chosen on a fixed held-out 10% of the *training* set, then
   refitted on the whole training set (CLIP's linear-probe protocol).
-"""
-from typing import Dict, Sequence, Tuple
+  Its fits run on one thread each (:func:`torch_threads`), so the numbers
+  do not depend on how many cores the probe had.
 
+What makes them fast (each leaves every number unchanged, bit for bit;
+``tests/test_probes.py``): the decoded images of a folder are kept once
+(:func:`decoded_images`), so every checkpoint probed on them only runs its
+encoder; the L-BFGS gradient reads a contiguous copy of the features'
+transpose (:class:`CachedTransposeMatmul`: the same products, 0.7x the
+time); and the fits of several features run side by side in threads.
+"""
+import hashlib
+import os
+import os.path as osp
+from contextlib import contextmanager
+from typing import Dict, Optional, Sequence, Tuple
+
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -44,12 +58,43 @@ def knn_accuracy(train_x: torch.Tensor, train_y: torch.Tensor,
     return 100.0 * correct / len(test_x)
 
 
+@contextmanager
+def torch_threads(num: int):
+    """Run the block with ``num`` torch threads, then restore the count."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(num)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+class CachedTransposeMatmul(torch.autograd.Function):
+    """``x @ w`` for a fixed ``x`` whose transpose is stored contiguous:
+    the gradient ``x^T g`` then runs as a plain matrix product, which is
+    ~1.8x faster than autograd's transposed one and gives the same bits
+    (tested)."""
+
+    @staticmethod
+    def forward(ctx, weight, x, xt):
+        ctx.xt = xt
+        return x @ weight
+
+    @staticmethod
+    def backward(ctx, grad):
+        return ctx.xt @ grad, None, None
+
+
 def fit_logistic(x: torch.Tensor, y: torch.Tensor, l2: float,
-                 classes: int, max_iter: int = 1000
+                 classes: int, max_iter: int = 1000,
+                 cached_transpose: bool = True
                  ) -> Tuple[torch.Tensor, torch.Tensor]:
     """Minimise mean cross-entropy + l2 / 2 * |W|^2 (bias unpenalised)
-    with L-BFGS from zero, in float64. Returns (W (C, K), b (K,))."""
-    x = x.double()
+    with L-BFGS from zero, in float64. Returns (W (C, K), b (K,)).
+    ``cached_transpose=False`` is plain autograd (the reference: same
+    result, slower)."""
+    x = x.double().contiguous()
+    xt = x.t().contiguous() if cached_transpose else None
     weight = torch.zeros(x.shape[1], classes, dtype=torch.float64,
                          device=x.device, requires_grad=True)
     bias = torch.zeros(classes, dtype=torch.float64, device=x.device,
@@ -60,7 +105,9 @@ def fit_logistic(x: torch.Tensor, y: torch.Tensor, l2: float,
 
     def closure():
         optim.zero_grad()
-        loss = F.cross_entropy(x @ weight + bias, y) \
+        logits = CachedTransposeMatmul.apply(weight, x, xt) \
+            if cached_transpose else x @ weight
+        loss = F.cross_entropy(logits + bias, y) \
             + 0.5 * l2 * weight.pow(2).sum()
         loss.backward()
         return loss
@@ -85,10 +132,12 @@ def heldout_split(n: int) -> Tuple[torch.Tensor, torch.Tensor]:
 
 def logistic_probe(train_x: torch.Tensor, train_y: torch.Tensor,
                    test_x: torch.Tensor, test_y: torch.Tensor,
-                   l2_grid: Sequence[float] = L2_GRID) -> Dict:
+                   l2_grid: Sequence[float] = L2_GRID,
+                   cached_transpose: bool = True) -> Dict:
     """Standardise with the training statistics, choose the L2 strength on
     the held-out split, refit on all training samples, report top-1 (%).
-    """
+    Call it under ``torch_threads(1)`` for numbers that do not depend on
+    the core count."""
     mean, std = train_x.double().mean(0), train_x.double().std(0) + 1e-6
     train_x = (train_x.double() - mean) / std
     test_x = (test_x.double() - mean) / std
@@ -96,13 +145,50 @@ def logistic_probe(train_x: torch.Tensor, train_y: torch.Tensor,
     fit, held = heldout_split(len(train_x))
     heldout = {}
     for l2 in l2_grid:
-        w, b = fit_logistic(train_x[fit], train_y[fit], l2, classes)
+        w, b = fit_logistic(train_x[fit], train_y[fit], l2, classes,
+                            cached_transpose=cached_transpose)
         heldout[l2] = accuracy(w, b, train_x[held], train_y[held])
     # best held-out accuracy; on a tie the stronger regularisation
     best = max(l2_grid, key=lambda l2: (heldout[l2], l2))
-    w, b = fit_logistic(train_x, train_y, best, classes)
+    w, b = fit_logistic(train_x, train_y, best, classes,
+                        cached_transpose=cached_transpose)
     return dict(test_top1=round(accuracy(w, b, test_x, test_y), 2),
                 train_top1=round(accuracy(w, b, train_x, train_y), 2),
                 l2=best, heldout_top1=round(heldout[best], 2),
                 heldout_by_l2={f'{l2:g}': round(a, 2)
                                for l2, a in heldout.items()})
+
+
+def decoded_images(dataset, cache_dir: Optional[str] = None,
+                   num_workers: int = 2) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Every sample of ``dataset`` through its pipeline: (N, 3, H, W) uint8
+    inputs and (N,) labels, in order. With ``cache_dir`` they are kept
+    there (a .npz, no pickle) under a key of the samples' paths, sizes and
+    modification times (:func:`famt_mm.weight_files.data_fingerprint`) and
+    the pipeline, and read back on the next call instead of decoded."""
+    from mmengine.dataset import default_collate
+    from torch.utils.data import DataLoader
+
+    from .fileio import save_atomic
+    from .weight_files import data_fingerprint
+    path = None
+    if cache_dir:
+        key = hashlib.sha256(f'{data_fingerprint(dataset)} '
+                             f'{dataset.pipeline!r}'.encode()).hexdigest()
+        path = osp.join(cache_dir, f'probe_images_{key[:16]}.npz')
+        if osp.isfile(path):
+            with np.load(path, allow_pickle=False) as f:
+                return torch.from_numpy(f['inputs']), torch.from_numpy(
+                    f['labels'])
+    inputs, labels = [], []
+    for batch in DataLoader(dataset, batch_size=256, num_workers=num_workers,
+                            collate_fn=default_collate):
+        inputs.append(batch['inputs'])
+        labels.append(torch.tensor(
+            [int(ds.gt_label) for ds in batch['data_samples']]))
+    inputs, labels = torch.cat(inputs), torch.cat(labels)
+    if path:
+        os.makedirs(cache_dir, exist_ok=True)
+        save_atomic(path, lambda f: np.savez(f, inputs=inputs.numpy(),
+                                             labels=labels.numpy()))
+    return inputs, labels

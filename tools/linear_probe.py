@@ -1,8 +1,8 @@
 """Probes of a pretrained encoder on an image-folder data set.
 
-    python tools/linear_probe.py CONFIG CHECKPOINT --train DIR --test DIR
-        [--epochs 100] [--batch-size 256] [--lr 0.1] [--seed 0]
-        [--device cpu|cuda] [--max-images N] [--out RESULT.json]
+    python tools/linear_probe.py CONFIG (CHECKPOINT | --random-init)
+        --train DIR --test DIR [--epochs 100] [--batch-size 256] [--lr 0.1]
+        [--seed 0] [--device cpu|cuda] [--max-images N] [--out RESULT.json]
 
 Features are computed once, without augmentation, from the frozen encoder
 (loaded strictly: a checkpoint that does not fit the config's encoder is
@@ -17,6 +17,9 @@ norm. On them:
   of the training set, for [CLS] and mean (famt_mm/probes.py).
 
 knn and logreg are deterministic: the same features give the same numbers.
+--random-init probes the config's encoder as initialised with --seed,
+untrained: the floor that pretraining is measured against. A checkpoint
+with a NaN or infinite encoder tensor is refused, naming the tensor.
 DIR holds one folder per class (mmpretrain CustomDataset layout); the two
 folders must hold the same class names. MMPretrain's GPU protocol
 (configs/pretrain/benchmarks/) adds RandomResizedCrop and LARS.
@@ -24,43 +27,49 @@ folders must hold the same class names. MMPretrain's GPU protocol
 import argparse
 import json
 import math
+import os.path as osp
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import torch
 import torch.nn.functional as F
 from mmengine.config import Config
-from mmengine.dataset import default_collate
 from mmengine.registry import init_default_scope
+from mmengine.runner import set_random_seed
 from mmpretrain.datasets import CustomDataset
 from mmpretrain.registry import MODELS
-from torch.utils.data import DataLoader
 
 import famt_mm  # noqa: F401
 from famt_mm.checkpoint import load_encoder
 from famt_mm.cues import run_capturing
 from famt_mm.fileio import output_file, save_json
-from famt_mm.probes import knn_accuracy, logistic_probe
+from famt_mm.probes import (decoded_images, knn_accuracy, logistic_probe,
+                            torch_threads)
 
 FEATURES = ('cls', 'mean')
 
 
 @torch.no_grad()
-def features(model, loader):
+def features(model, inputs, batch_size=256):
     """{'cls': (N, C) [CLS] tokens, 'mean': (N, C) mean patch tokens}
-    after the final norm (on the CPU), and (N,) labels."""
+    after the final norm (on the CPU) of (N, 3, H, W) uint8 ``inputs``."""
     backbone = model.backbone
     final = backbone.ln1 if backbone.final_norm else backbone.layers[-1]
-    feats, labels = {k: [] for k in FEATURES}, []
-    for batch in loader:
-        data = model.data_preprocessor(batch, False)
+    feats = {k: [] for k in FEATURES}
+    for start in range(0, len(inputs), batch_size):
+        data = model.data_preprocessor(
+            dict(inputs=inputs[start:start + batch_size], data_samples=None),
+            False)
         tokens = run_capturing(backbone, data['inputs'],
                                outputs=dict(x=final))['x'].float().cpu()
+        if not torch.isfinite(tokens).all():
+            raise ValueError(
+                'the encoder gives non-finite (NaN or inf) features for '
+                f'images {start}-{start + len(tokens) - 1}')
         feats['cls'].append(tokens[:, 0])
         feats['mean'].append(tokens[:, 1:].mean(1))
-        labels.append(torch.tensor(
-            [int(ds.gt_label) for ds in batch['data_samples']]))
-    return {k: torch.cat(v) for k, v in feats.items()}, torch.cat(labels)
+    return {k: torch.cat(v) for k, v in feats.items()}
 
 
 def train_linear(train_x, train_y, test_x, test_y, epochs, batch_size, lr,
@@ -115,14 +124,14 @@ def check_classes(train, test) -> None:
             'folders in both')
 
 
-def folder_loader(dataset, batch_size, max_images=None):
+def spread_subset(dataset, max_images=None):
+    """``max_images`` samples spread over the class folders (which the
+    file list keeps in order), or all of them."""
     if max_images and max_images < len(dataset):
-        # spread over the class folders, which the file list keeps in order
         step = len(dataset) / max_images
         dataset = dataset.get_subset(
             [int(i * step) for i in range(max_images)])
-    return DataLoader(dataset, batch_size=batch_size, num_workers=2,
-                      collate_fn=default_collate)
+    return dataset
 
 
 def probe(args) -> dict:
@@ -131,27 +140,41 @@ def probe(args) -> dict:
     init_default_scope('mmpretrain')
     if cfg.get('data_preprocessor') is not None:
         cfg.model.setdefault('data_preprocessor', cfg.data_preprocessor)
-    model = MODELS.build(cfg.model)
-    load_encoder(model, args.checkpoint)
+    if args.random_init:  # as a training run starts: seed, build, init
+        set_random_seed(args.seed)
+        model = MODELS.build(cfg.model)
+        model.init_weights()
+    else:
+        model = MODELS.build(cfg.model)
+        load_encoder(model, args.checkpoint)
     model.to(args.device).eval()
     input_hw = model.input_size
     splits = [folder_dataset(folder, input_hw)
               for folder in (args.train, args.test)]
     check_classes(*splits)
-    (train_x, train_y), (test_x, test_y) = (features(
-        model, folder_loader(ds, 256, args.max_images)) for ds in splits)
+    (train_in, train_y), (test_in, test_y) = (decoded_images(
+        spread_subset(ds, args.max_images), args.image_cache)
+        for ds in splits)
+    train_x, test_x = (features(model, x.to(args.device))
+                       for x in (train_in, test_in))
     # the probes run where the model ran (their tensors follow the inputs)
     train_x, test_x = ({k: v.to(args.device) for k, v in x.items()}
                        for x in (train_x, test_x))
     train_y, test_y = train_y.to(args.device), test_y.to(args.device)
     result = train_linear(train_x['cls'], train_y, test_x['cls'], test_y,
                           args.epochs, args.batch_size, args.lr, args.seed)
+    # one thread per fit (numbers independent of the cores), the features'
+    # fits side by side on the cores this process has
+    with torch_threads(1), ThreadPoolExecutor(args.jobs) as pool:
+        logreg = dict(zip(FEATURES, pool.map(
+            lambda k: logistic_probe(train_x[k], train_y, test_x[k], test_y),
+            FEATURES)))
     result.update(
         knn={k: round(knn_accuracy(train_x[k], train_y, test_x[k], test_y),
                       2) for k in FEATURES},
-        logreg={k: logistic_probe(train_x[k], train_y, test_x[k], test_y)
-                for k in FEATURES},
-        checkpoint=args.checkpoint, feature_dim=train_x['cls'].shape[1],
+        logreg=logreg,
+        checkpoint=args.checkpoint or f'random init, seed {args.seed}',
+        feature_dim=train_x['cls'].shape[1],
         train_images=len(train_y), test_images=len(test_y))
     return result
 
@@ -159,7 +182,10 @@ def probe(args) -> dict:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('config')
-    parser.add_argument('checkpoint')
+    parser.add_argument('checkpoint', nargs='?')
+    parser.add_argument('--random-init', action='store_true',
+                        help='probe the encoder as initialised with --seed '
+                        '(no checkpoint)')
     parser.add_argument('--train', required=True, help='training folder')
     parser.add_argument('--test', required=True, help='test folder')
     parser.add_argument('--epochs', type=int, default=100)
@@ -171,14 +197,24 @@ def main():
                         'probes run')
     parser.add_argument('--max-images', type=int,
                         help='N images of each folder, evenly spread')
+    parser.add_argument('--jobs', type=int,
+                        default=min(len(FEATURES), torch.get_num_threads()),
+                        help='logistic-regression fits at a time, one thread '
+                        'each (default: the torch threads, at most 2)')
+    parser.add_argument('--image-cache', default=osp.join(
+        osp.expanduser('~'), '.cache', 'famt-mm', 'probe-images'),
+        help='where the decoded images are kept between probes of the same '
+        'folders (keyed by their paths, sizes and times); "" keeps none')
     parser.add_argument('--out', type=output_file('.json'),
                         help='write the result as JSON')
     args = parser.parse_args()
-    for name in ('epochs', 'batch_size', 'max_images'):
+    for name in ('epochs', 'batch_size', 'max_images', 'jobs'):
         value = getattr(args, name)
         if value is not None and value < 1:
             parser.error(f'--{name.replace("_", "-")} must be >= 1, '
                          f'got {value}')
+    if bool(args.checkpoint) == args.random_init:
+        parser.error('give a CHECKPOINT or --random-init (one of them)')
     if args.lr <= 0:
         parser.error(f'--lr must be > 0, got {args.lr}')
 
