@@ -277,6 +277,56 @@ def test_probes_are_deterministic_bit_for_bit():
     assert json.dumps(a) == json.dumps(b)
 
 
+def test_fast_probe_gives_the_reference_numbers_bit_for_bit():
+    """The L-BFGS fit through the cached transpose follows the plain
+    autograd fit exactly (same weights, bit for bit), and fits run side by
+    side in threads give what one after the other gives."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from famt_mm.probes import fit_logistic, logistic_probe, torch_threads
+    x, y = blobs(600, classes=5, dim=24)
+    for l2 in (1e-7, 1e-3, 1.0):
+        fast = fit_logistic(x, y, l2, 5)
+        plain = fit_logistic(x, y, l2, 5, cached_transpose=False)
+        assert all(torch.equal(a, b) for a, b in zip(fast, plain))
+    test_x, test_y = blobs(200, classes=5, dim=24, seed=1)
+    feats = {k: x * (i + 1) for i, k in enumerate(('cls', 'mean'))}
+    tests = {k: test_x * (i + 1) for i, k in enumerate(('cls', 'mean'))}
+    with torch_threads(1):
+        one_by_one = [logistic_probe(feats[k], y, tests[k], test_y,
+                                     cached_transpose=False) for k in feats]
+        with ThreadPoolExecutor(2) as pool:
+            side_by_side = list(pool.map(lambda k: logistic_probe(
+                feats[k], y, tests[k], test_y), feats))
+    assert json.dumps(one_by_one) == json.dumps(side_by_side)
+
+
+def test_decoded_images_are_kept_and_read_back_unchanged(tmp_path,
+                                                         photos_dir):
+    from mmpretrain.datasets import CustomDataset
+
+    from famt_mm.probes import decoded_images
+    pipeline = [dict(type='LoadImageFromFile'),
+                dict(type='Resize', scale=(32, 32), backend='pillow',
+                     interpolation='bicubic'),
+                dict(type='PackInputs')]
+    import shutil
+    root = tmp_path / 'data'
+    for i, photo in enumerate(sorted(os.listdir(photos_dir))):
+        (root / f'class{i % 2}').mkdir(parents=True, exist_ok=True)
+        shutil.copy(os.path.join(photos_dir, photo), root / f'class{i % 2}')
+    dataset = CustomDataset(data_root=str(root), pipeline=pipeline)
+    cache = tmp_path / 'cache'
+    fresh = decoded_images(dataset, num_workers=0)
+    kept = decoded_images(dataset, str(cache), num_workers=0)
+    assert len(list(cache.glob('probe_images_*.npz'))) == 1
+    again = decoded_images(dataset, str(cache), num_workers=0)
+    for a, b, c in zip(fresh, kept, again):
+        assert torch.equal(a, b) and torch.equal(a, c)
+    assert fresh[0].shape == (16, 3, 32, 32) and fresh[0].dtype == \
+        torch.uint8
+
+
 def test_knn_matches_a_plain_loop():
     from famt_mm.probes import knn_accuracy
     train_x, train_y = blobs(60, dim=5)
@@ -348,7 +398,7 @@ def test_study_end_to_end(tmp_path):
     data = shared_dataset('cifar10-jpeg')
     work = tmp_path / 'study'
     cmd = [sys.executable, 'tools/study.py', '--data', data, '--seeds', '0',
-           '1', '--arms', 'random', 'famt', '--branch-epoch', '1',
+           '1', '--arms', 'random', 'famt', 'uniform', '--branch-epoch', '1',
            '--epochs', '1', '--interval', '1', '--batch-size', '32',
            '--max-images', '64', '--parallel', '2', '--work-dir',
            str(work), '--results',
@@ -361,8 +411,21 @@ def test_study_end_to_end(tmp_path):
     assert result['primary_metric'] == 'logreg_mean'
     assert len(result['commit']) == 40
     assert [(r['arm'], r['seed']) for r in result['runs']] == [
-        ('branch', 0), ('random', 0), ('famt', 0), ('famt-equal-compute', 0),
-        ('branch', 1), ('random', 1), ('famt', 1)]
+        ('branch', 0), ('init', 0), ('random', 0), ('famt', 0),
+        ('uniform', 0), ('famt-equal-compute', 0), ('branch', 1),
+        ('init', 1), ('random', 1), ('famt', 1), ('uniform', 1)]
+    # the floor: the untrained encoder, probed; the guidance effect at
+    # FAMT's budget paired by seed; FAMT's refresh concentration recorded
+    assert result['arms']['init']['logreg_mean']['n'] == 2
+    by_run = {(r['arm'], r['seed']): r['logreg_mean']
+              for r in result['runs']}
+    guidance = result['decomposition']['famt - uniform']['logreg_mean']
+    assert guidance['diffs'] == [round(
+        by_run['famt', s] - by_run['uniform', s], 2) for s in (0, 1)]
+    famt_run = next(r for r in result['runs'] if r['arm'] == 'famt')
+    assert set(famt_run['concentration']) == {'1'}
+    assert 0 < famt_run['concentration']['1']['entropy'] <= 1
+    assert 'famt' in result['concentration']
     assert {r['commit'] for r in result['runs']} == {result['commit']}
     # the equal-compute arm: the most epochs within random's FLOPs (here
     # one, as a refresh of 64 images costs more than the throwing saves)
@@ -413,8 +476,10 @@ def test_study_gpu_preset(tmp_path):
                              '--workers', '1', '--work-dir', str(tmp_path)])
     assert args.workers == 1  # given: wins over the preset's 3
     assert (args.device, args.parallel, args.seeds, args.max_images,
-            args.in_memory, args.stop_after) == ('cuda', 4, [4, 5, 6],
+            args.in_memory, args.stop_after) == ('cuda', 4, [8, 9, 10, 11],
                                                  10000, True, 330)
+    assert args.arms == ['random', 'famt', 'uniform', 'uniform-nothrow',
+                         'famt-inverse', 'famt-shuffled']
     assert study.parse_args(['--data', data]).in_memory is None  # cpu
     args.arm_epochs = {'random': args.epochs}
     config = study.run_config(args, 'random', 4, str(tmp_path / 'run'))
@@ -422,6 +487,37 @@ def test_study_gpu_preset(tmp_path):
     assert dataset.type == 'InMemoryImageFolder'
     assert 'LoadImageFromFile' not in [t['type'] for t in dataset.pipeline]
     assert len(dataset.indices) == 10000
+
+
+def test_study_refuses_a_repeated_seed(capsys):
+    study = import_tool('study')
+    data = shared_dataset('cifar10-jpeg')
+    with pytest.raises(SystemExit):
+        study.parse_args(['--data', data, '--seeds', '0', '0'])
+    assert '--seeds 0 0 repeats a seed' in capsys.readouterr().err
+
+
+def test_study_arm_configs_set_the_controls(tmp_path):
+    """Each control arm's run config has its FAMTHook key, on FAMT's
+    recipe."""
+    from mmengine.config import Config
+    study = import_tool('study')
+    args = study.parse_args(['--preset', 'controls', '--data',
+                             shared_dataset('cifar10-jpeg'), '--work-dir',
+                             str(tmp_path)])
+    args.arm_epochs = {a: args.epochs for a in args.arms}
+    hooks = {}
+    for arm in args.arms:
+        cfg = Config.fromfile(study.run_config(args, arm, 4,
+                                               str(tmp_path / arm)))
+        hook = cfg.custom_hooks[1]
+        hooks[arm] = (hook.mode, hook.get('guidance', 'direct'))
+    assert hooks == {
+        'random': ('random', 'direct'), 'famt': ('famt', 'direct'),
+        'uniform': ('uniform', 'direct'),
+        'uniform-nothrow': ('uniform_nothrow', 'direct'),
+        'famt-inverse': ('famt', 'inverse'),
+        'famt-shuffled': ('famt', 'shuffled')}
 
 
 def test_parallel_runs_parse_their_configs_one_at_a_time(tmp_path,

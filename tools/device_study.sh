@@ -13,7 +13,7 @@
 #
 # run installs the wheels into /tmp/site, unpacks CIFAR-10 into /tmp/data
 # and runs the study; its results.json / results.md and the study log go
-# to $OUT (default work_dirs/study_cifar10_gpu) as every run finishes.
+# to $OUT (default work_dirs/study_controls_cifar10_gpu) as every run finishes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WHEELS=(mmengine==0.10.7 mmpretrain==1.2.0 mmcv-lite==2.1.0 addict==2.4.0
@@ -36,7 +36,7 @@ bundle)
     du -shL .device/whl .device/data/cifar10-jpeg.tar.gz
     ;;
 run)
-    OUT=${OUT:-work_dirs/study_cifar10_gpu}
+    OUT=${OUT:-work_dirs/study_controls_cifar10_gpu}
     mkdir -p "$OUT"
     python3 -m pip install -q --no-index --no-deps --no-compile \
         --no-cache-dir --upgrade --target /tmp/site .device/whl/*.whl
@@ -46,11 +46,11 @@ run)
     tar -xzf .device/data/cifar10-jpeg.tar.gz -C /tmp/data/cifar10-jpeg
     status=0
     python3 tools/study.py --preset gpu --data /tmp/data/cifar10-jpeg \
-        --work-dir work_dirs/study_cifar10_gpu \
-        --results "$OUT/study_cifar10_gpu.json" "${@:2}" \
+        --work-dir work_dirs/study_controls_cifar10_gpu \
+        --results "$OUT/study_controls_cifar10_gpu.json" "${@:2}" \
         > "$OUT/study.log" 2>&1 || status=$?
     grep '^\[study\]\|^|' "$OUT/study.log" || tail -40 "$OUT/study.log"
-    cp work_dirs/study_cifar10_gpu/results.md "$OUT/" 2>/dev/null || true
+    cp work_dirs/study_controls_cifar10_gpu/results.md "$OUT/" 2>/dev/null || true
     exit $status
     ;;
 *)

@@ -1,7 +1,10 @@
-"""Branched, paired study: random vs AMT vs FAMT MAE, deterministic probes.
+"""Branched, paired study: random vs AMT vs FAMT MAE and the controls that
+separate guidance from the token budget, deterministic probes.
 
-    python tools/study.py [--preset cpu|gpu] [--data DIR] [--seeds 0 1 2]
-        [--arms random famt attention] [--equal-compute] [--branch-epoch 10]
+    python tools/study.py [--preset cpu|controls|gpu] [--data DIR]
+        [--seeds 0 1 2] [--arms random famt attention uniform
+        uniform-nothrow famt-inverse famt-shuffled] [--equal-compute]
+        [--branch-epoch 10]
         [--epochs 20] [--interval 3] [--amp] [--batch-size 256]
         [--workers 1] [--in-memory] [--max-images N] [--device cpu|cuda]
         [--threads T] [--parallel P] [--stop-after SECONDS]
@@ -19,14 +22,23 @@ configs/pretrain/mae/*-mae_vit-mini-p4_1xb256-coslr-10e_cifar10-jpeg-32px.py
 (a 6-block ViT of ViT-Tiny width, patch 4 at 32 px) with one linear
 warm-up epoch and a cosine to epoch W + E.
 
+The control arms (docs/method.md 8a) are FAMTHook keys on the same
+recipe: 'uniform' (FAMT's counts on uniform weights), 'uniform-nothrow'
+(FAMT's visible count, nothing thrown: random r = 54/64), 'famt-inverse'
+and 'famt-shuffled' (FAMT's refreshed maps reversed / another image's).
+
 Every finished run is probed (tools/linear_probe.py: weighted k-NN and
 L-BFGS logistic regression on [CLS] and on the mean patch token, and the
-SGD probe), the branch too. After every run WORK_DIR/results.json and
+SGD probe), the branch too, and per seed the untrained encoder ('init',
+the floor). Arms with refreshes record the concentration of their masks
+per refresh (from the weight files' records). After every run WORK_DIR/results.json and
 results.md hold every finished run, FLOPs (torch.utils.flop_counter, a
 training step counted as three forward passes), wall times, and for each
 arm the paired differences to random of the same seed with a 95% t
-interval (and FAMT - AMT). Jobs run in the order: branch, random, FAMT for
-every seed, then AMT for every seed.
+interval (and FAMT - AMT), and the decomposition's paired differences
+(DECOMPOSITION: r .75 -> uniform-nothrow -> uniform -> FAMT; inverse and
+shuffled against uniform). Jobs run in the order: branch, floor, random,
+FAMT, uniform for every seed, then each further arm for every seed.
 
 Equal compute (--equal-compute): besides the E-epoch arms, AMT and FAMT
 arms ('famt-equal-compute', 'attention-equal-compute') that train for the
@@ -42,8 +54,11 @@ Presets (defaults of the options they name; an option given wins):
 cpu (default): seeds 0 1 2, every training image, one run at a time on
     2 threads. docs/benchmarks/study_cifar10.json was made with
     --seeds 0 1 2 3 --max-images 10000 --parallel 2.
-gpu: the same study (recipe, W, E, interval, batch, 10,000 images, fp32)
-    on one CUDA GPU for new seeds 4 5 6: four runs at a time, three
+controls: the decomposition (docs/results.md 9): seeds 4 5 6 7, the arms
+    random famt uniform uniform-nothrow famt-inverse famt-shuffled, 10,000
+    images, two arms at a time.
+gpu: the controls study (recipe, W, E, interval, batch, 10,000 images,
+    fp32) on one CUDA GPU for seeds 8-11: four runs at a time, three
     dataloader workers each, the images decoded once into memory
     (InMemoryImageFolder: crops, flips and FAMT transforms still run per
     sample), and no job started after 330 s. Sized, not measured, for
@@ -85,18 +100,45 @@ from famt_mm.fileio import save_atomic, save_json
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 RECIPE = osp.join(ROOT, 'configs', 'pretrain', 'mae',
                   '{}-mae_vit-mini-p4_1xb256-coslr-10e_cifar10-jpeg-32px.py')
-ARMS = ('random', 'famt', 'attention')
+# Each arm's FAMTHook settings after the branch (docs/method.md, 8).
+ARM_HOOKS = {
+    'random': dict(mode='random'),
+    'famt': dict(mode='famt'),
+    'attention': dict(mode='attention'),
+    'uniform': dict(mode='uniform'),
+    'uniform-nothrow': dict(mode='uniform_nothrow'),
+    'famt-inverse': dict(mode='famt', guidance='inverse'),
+    'famt-shuffled': dict(mode='famt', guidance='shuffled'),
+}
+ARMS = tuple(ARM_HOOKS)
+GUIDED = ('famt', 'attention')  # arms that can get an equal-compute twin
 EQUAL_COMPUTE = '-equal-compute'  # suffix of the equal-compute arms
-ALL_ARMS = (*ARMS, *(a + EQUAL_COMPUTE for a in ARMS[1:]))
+ALL_ARMS = (*ARMS, *(a + EQUAL_COMPUTE for a in GUIDED))
+CONTROL_ARMS = ['random', 'famt', 'uniform', 'uniform-nothrow',
+                'famt-inverse', 'famt-shuffled']
 PRESETS = dict(
-    cpu=dict(seeds=[0, 1, 2], workers=1, device='cpu', threads=2,
-             parallel=1, work_dir='work_dirs/study_cifar10'),
-    gpu=dict(seeds=[4, 5, 6], max_images=10000, workers=3, in_memory=True,
-             device='cuda', threads=4, parallel=4, stop_after=330,
-             work_dir='work_dirs/study_cifar10_gpu'))
+    cpu=dict(seeds=[0, 1, 2], arms=list(ARMS[:3]), workers=1, device='cpu',
+             threads=2, parallel=1, work_dir='work_dirs/study_cifar10'),
+    # the decomposition (docs/results.md 9): new seeds, its own results
+    controls=dict(seeds=[4, 5, 6, 7], arms=CONTROL_ARMS, max_images=10000,
+                  workers=1, device='cpu', threads=2, parallel=2,
+                  work_dir='work_dirs/study_controls_cifar10'),
+    gpu=dict(seeds=[8, 9, 10, 11], arms=CONTROL_ARMS, max_images=10000,
+             workers=3, in_memory=True, device='cuda', threads=4, parallel=4,
+             stop_after=330, work_dir='work_dirs/study_controls_cifar10_gpu'))
 PRIMARY = ('logreg', 'mean')  # named in docs/results.md before the runs
 METRICS = (('logreg', 'mean'), ('logreg', 'cls'), ('knn', 'mean'),
            ('knn', 'cls'), ('sgd', 'cls'))
+# The decomposition's paired differences (arm, base), each one factor:
+DECOMPOSITION = (
+    ('uniform-nothrow', 'random', 'fewer visible tokens (r .75 -> r .85)'),
+    ('uniform', 'uniform-nothrow', 'throwing reconstruction targets'),
+    ('famt', 'uniform', 'guidance at FAMT\'s budget (primary)'),
+    ('famt-inverse', 'uniform', 'inverse guidance'),
+    ('famt-shuffled', 'uniform', 'shuffled guidance (no link to content)'),
+    ('famt', 'famt-shuffled', 'content of the guidance'),
+    ('famt', 'famt-inverse', 'direction of the guidance'),
+)
 
 
 def git_commit() -> dict:
@@ -176,6 +218,16 @@ def masking(arm: str) -> str:
     return arm[:-len(EQUAL_COMPUTE)] if arm.endswith(EQUAL_COMPUTE) else arm
 
 
+def arm_hook(arm: str) -> dict:
+    """The FAMTHook settings of an arm (None: the branch, random)."""
+    return dict(ARM_HOOKS[masking(arm or 'random')])
+
+
+def recipe(arm: str) -> str:
+    """The committed config an arm starts from (the controls: FAMT's)."""
+    return RECIPE.format(CONFIG_PREFIX.get(arm_hook(arm)['mode'], 'famt'))
+
+
 def schedule(cfg, total: int) -> None:
     """One linear warm-up epoch, then a cosine to epoch ``total``."""
     cfg.param_scheduler = [
@@ -189,7 +241,7 @@ def schedule(cfg, total: int) -> None:
 def run_config(args, arm: str, seed: int, work_dir: str) -> str:
     """The arm's recipe made a branch run (arm None: random masking to
     epoch W) or an arm (W + E epochs); dumped next to its outputs."""
-    cfg = load_config(RECIPE.format(CONFIG_PREFIX[masking(arm or 'random')]))
+    cfg = load_config(recipe(arm))
     pipeline = cfg.train_dataloader.dataset.pipeline
     if args.in_memory:  # decoded once, as LoadImageFromFile would
         pipeline = [t for t in pipeline if t['type'] != 'LoadImageFromFile']
@@ -211,7 +263,7 @@ def run_config(args, arm: str, seed: int, work_dir: str) -> str:
         args.branch_epoch + args.arm_epochs[arm]
     cfg.custom_hooks = [
         dict(type='EpochSeedHook'),
-        dict(type='FAMTHook', mode=masking(arm or 'random'),
+        dict(type='FAMTHook', **arm_hook(arm),
              warmup_epochs=args.branch_epoch, interval=args.interval,
              log_panels=0)
     ]
@@ -271,6 +323,9 @@ def run_epochs(args, arm) -> int:
     return args.branch_epoch + (0 if arm is None else args.arm_epochs[arm])
 
 
+FLOOR = 'init'  # the untrained encoder's probes, beside the branch's
+
+
 def run_dir(args, arm, seed) -> str:
     return osp.join(args.work_dir, f'seed{seed}', arm or 'branch')
 
@@ -316,20 +371,42 @@ def train_run(args, arm, seed, branch=None) -> tuple:
 
 
 def one_run(args, arm, seed) -> dict:
-    """Pretrain (or resume) and probe one run (arm None: the branch)."""
+    """Pretrain (or resume) and probe one run (arm None: the branch; FLOOR:
+    the branch's model at its random initialisation, not trained)."""
     work_dir = run_dir(args, arm, seed)
-    config, ckpt = pretrain(args, arm, seed)
+    if arm == FLOOR:
+        os.makedirs(work_dir, exist_ok=True)
+        config, weights = run_config(args, None, seed, work_dir), \
+            ['--random-init']
+    else:
+        config, ckpt = pretrain(args, arm, seed)
+        weights = [ckpt]
     probe_file = osp.join(work_dir, 'probe.json')
     if not osp.isfile(probe_file):
         print(f'[study] seed {seed}: {arm or "branch"} probes', flush=True)
-        run([sys.executable, 'tools/linear_probe.py', config, ckpt,
+        run([sys.executable, 'tools/linear_probe.py', config, *weights,
              '--train', osp.join(args.data, 'train'), '--test',
              osp.join(args.data, 'test'), '--seed', str(seed), '--device',
              args.device, '--out', probe_file] +
             (['--max-images', str(args.max_images)]
              if args.max_images else []),
             osp.join(work_dir, 'probe.log'), run_env(args, arm))
-    return row(args, arm or 'branch', seed, work_dir, run_epochs(args, arm))
+    return row(args, arm or 'branch', seed, work_dir,
+               0 if arm == FLOOR else run_epochs(args, arm))
+
+
+def refresh_concentration(work_dir) -> dict:
+    """{epoch: the masks' concentration} of every refresh of a run, from
+    its weight files' records (FAMTHook writes them); {} without one."""
+    out = {}
+    for path in glob.glob(osp.join(work_dir, 'famt_weights', 'epoch_*.json')):
+        with open(path) as f:
+            record = json.load(f)
+        if 'concentration' in record:
+            epoch = int(osp.basename(path)[len('epoch_'):-len('.json')])
+            out[str(epoch)] = {k: round(v, 4) for k, v in
+                               record['concentration'].items()}
+    return dict(sorted(out.items(), key=lambda kv: int(kv[0])))
 
 
 def iteration_seconds(work_dir) -> float:
@@ -350,14 +427,23 @@ def row(args, name, seed, work_dir, epochs) -> dict:
                 knn=lambda feat: probe['knn'][feat],
                 sgd=lambda feat: probe['test_top1'])  # [CLS] only
     metrics = {f'{p}_{feat}': top1[p](feat) for p, feat in METRICS}
+    extra = {}
+    if name not in ('branch', FLOOR) and refreshes_weights(name):
+        extra['concentration'] = refresh_concentration(work_dir)
     return dict(arm=name, seed=seed, epochs=epochs,
-                branch_epoch=args.branch_epoch, commit=args.commit,
+                branch_epoch=args.branch_epoch, commit=args.commit, **extra,
                 pretrain_seconds=pretrain_seconds(work_dir),
                 iteration_seconds=iteration_seconds(work_dir),
                 probe_seconds=probe['seconds'],
                 logreg_l2={k: probe['logreg'][k]['l2']
                            for k in ('cls', 'mean')},
                 **metrics)
+
+
+def refreshes_weights(arm: str) -> bool:
+    """Whether an arm's masks follow refreshed weights."""
+    from famt_mm.weights import FUSION_MODES
+    return arm_hook(arm)['mode'] in FUSION_MODES
 
 
 def refreshes(args, epochs: int) -> int:
@@ -383,10 +469,12 @@ def flops(args) -> dict:
     bench_args = SimpleNamespace(cfg_options={}, device=args.device,
                                  amp=False, compare_amp=False, batch_size=4)
     for arm in args.arms:
-        bench = Bench(RECIPE.format(CONFIG_PREFIX[arm]), bench_args)
+        bench_args.cfg_options = {'custom_hooks.0.mode':
+                                  arm_hook(arm)['mode']}
+        bench = Bench(recipe(arm), bench_args)
         step = 3 * bench.forward_flops() / bench.batch
         refresh = (bench.refresh_flops() / bench.batch * num_images
-                   if arm != 'random' else 0)
+                   if refreshes_weights(arm) else 0)
         out[arm] = dict(train_gflop_per_image=step / 1e9,
                         epoch_gflop=step * num_images / 1e9,
                         refresh_gflop=refresh / 1e9)
@@ -398,7 +486,7 @@ def flops(args) -> dict:
 
     out = {arm: after_branch(f, args.epochs) for arm, f in out.items()}
     budget = out['random']['after_branch_gflop']
-    for arm in [a for a in args.arms if a != 'random']:
+    for arm in [a for a in args.arms if a in GUIDED]:
         epochs = 1
         while after_branch(out[arm], epochs + 1)['after_branch_gflop'] <= \
                 budget:
@@ -440,7 +528,7 @@ def summary(args, study, rows, flop_table) -> dict:
     arms = {}
     done = [a for a in ALL_ARMS if a in args.run_arms or
             any(r['arm'] == a for r in rows)]  # finished in earlier starts
-    for arm in ('branch', *done):
+    for arm in ('branch', FLOOR, *done):
         mine = [r for r in rows if r['arm'] == arm]
         if not mine:
             continue
@@ -455,11 +543,27 @@ def summary(args, study, rows, flop_table) -> dict:
         'famt', 'attention')) for m in metrics}
         for arm in ('famt', 'famt' + EQUAL_COMPUTE)
         if {arm, arm.replace('famt', 'attention')} <= set(done)}
+    decomposition = {
+        f'{arm} - {base}': dict(reading=what, **{
+            m: paired(rows, arm, m, base=base) for m in metrics})
+        for arm, base, what in DECOMPOSITION if {arm, base} <= set(done)}
+    concentration = {}
+    for arm in done:
+        by_epoch = {}
+        for r in rows:
+            if r['arm'] == arm:
+                for epoch, stats in r.get('concentration', {}).items():
+                    by_epoch.setdefault(epoch, []).append(stats)
+        if by_epoch:  # mean over seeds, per refresh
+            concentration[arm] = {
+                epoch: {k: round(statistics.mean(s[k] for s in seen), 4)
+                        for k in seen[0]} for epoch, seen in by_epoch.items()}
     return dict(primary_metric='_'.join(PRIMARY), **study,
                 command='python tools/study.py ' + ' '.join(sys.argv[1:]),
                 flops=flop_table, runs=rows, arms=arms,
                 paired_differences=differences,
-                famt_minus_attention=famt_amt)
+                famt_minus_attention=famt_amt, decomposition=decomposition,
+                concentration=concentration)
 
 
 def write_results(args, result) -> None:
@@ -479,6 +583,8 @@ def write_results(args, result) -> None:
              for arm, diff in result['paired_differences'].items()]
     pairs += [(f'{arm} - {arm.replace("famt", "attention")}', diff)
               for arm, diff in result['famt_minus_attention'].items()]
+    pairs += [(name, diff) for name, diff in
+              result.get('decomposition', {}).items()]
     for name, diff in pairs:
         cells = []
         for m in metrics:
@@ -488,6 +594,17 @@ def write_results(args, result) -> None:
                          f'{d["ci95"][1]:+.2f}] (n={d["n"]})'
                          if 'ci95' in d else f'{d["mean"]:+.2f} (n=1)')
         lines.append(f'| {name} | ' + ' | '.join(cells) + ' |')
+    if result.get('concentration'):
+        lines += ['', '| arm | refresh before epoch | support | entropy | '
+                  'always visible (share) | overlap (uniform) |',
+                  '|---|---|---|---|---|---|']
+        for arm, by_epoch in result['concentration'].items():
+            for epoch, c in by_epoch.items():
+                lines.append(
+                    f'| {arm} | {epoch} | {c["support"]:.3f} | '
+                    f'{c["entropy"]:.3f} | {c["always_visible"]:.2f} '
+                    f'({c["always_visible_share"]:.3f}) | {c["overlap"]:.3f} '
+                    f'({c["overlap_uniform"]:.3f}) |')
     text = ('\n'.join(lines) + '\n').encode()
     save_atomic(osp.join(args.work_dir, 'results.md'), lambda f: f.write(text))
     print('\n'.join(lines), flush=True)
@@ -501,8 +618,7 @@ def parse_args(argv=None):
     parser.add_argument('--data', help='folder with train/ and test/ '
                         'class folders (default: the shared CIFAR-10 copy)')
     parser.add_argument('--seeds', type=int, nargs='+')
-    parser.add_argument('--arms', nargs='+', default=list(ARMS),
-                        choices=ARMS)
+    parser.add_argument('--arms', nargs='+', choices=ARMS)
     parser.add_argument('--branch-epoch', type=int, default=10)
     parser.add_argument('--epochs', type=int, default=20,
                         help='epochs of every arm after the branch')
@@ -543,6 +659,10 @@ def parse_args(argv=None):
         if value is not None and value < 1:
             parser.error(f'--{name.replace("_", "-")} must be >= 1, '
                          f'got {value}')
+    if len(set(args.seeds)) != len(args.seeds):
+        parser.error(f'--seeds {" ".join(map(str, args.seeds))} repeats a '
+                     'seed: a seed paired with itself gives a difference of '
+                     'exactly 0; give each seed once')
     if 'random' not in args.arms:
         parser.error('--arms must include random: the others are '
                      'compared with it')
@@ -563,10 +683,13 @@ def main():
     flop_table = flops(args)
     args.run_arms = [a for a in ALL_ARMS if a in flop_table]
     args.arm_epochs = {a: flop_table[a]['epochs'] for a in args.run_arms}
+    # per seed the branch, its floor and the first arms; then each further
+    # arm for every seed (docs/results.md: the order if time runs short)
+    first = ('random', 'famt', 'uniform')
     order = [job for s in args.seeds for job in
-             [(None, s)] + [(a, s) for a in ('random', 'famt')
-                            if a in args.arms]]
-    order += [(a, s) for a in args.run_arms if a not in ('random', 'famt')
+             [(None, s), (FLOOR, s)] + [(a, s) for a in first
+                                        if a in args.arms]]
+    order += [(a, s) for a in args.run_arms if a not in first
               for s in args.seeds]
     rows = []
     if args.results and osp.isfile(args.results):
@@ -588,8 +711,8 @@ def main():
         finished = one_run(args, *arm_seed)
         with lock:
             rows.append(finished)
-            rows.sort(key=lambda r: (r['seed'], ('branch', *ALL_ARMS).index(
-                r['arm'])))
+            rows.sort(key=lambda r: (r['seed'], (
+                'branch', FLOOR, *ALL_ARMS).index(r['arm'])))
             result = summary(args, study, rows, flop_table)
             result['wall_seconds_this_start'] = round(time.time() - start)
             write_results(args, result)
