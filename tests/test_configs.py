@@ -133,3 +133,20 @@ def test_pretraining_and_probing_normalise_alike(dataset):
                 assert list(step.hparams.pad_val) == (
                     fill[::-1] if pre.to_rgb else fill), path
     assert len(roots) == 1, roots
+
+
+@pytest.mark.parametrize('path', ALL, ids=lambda p: osp.relpath(p, CONFIGS))
+def test_config_saves_checkpoints_atomically(path):
+    """A kill during a save cannot destroy the run: every config saves with
+    SafeCheckpointHook (found through its own scope) and imports famt_mm,
+    which registers it."""
+    from mmengine.registry import HOOKS
+
+    from famt_mm.checkpoint import SafeCheckpointHook
+    cfg = Config.fromfile(path)
+    assert 'famt_mm' in cfg.custom_imports['imports'] or any(
+        i.startswith('famt_mm.') for i in cfg.custom_imports['imports'])
+    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
+    hook = cfg.default_hooks.checkpoint
+    with HOOKS.switch_scope_and_registry(None) as registry:  # as Runner
+        assert registry.get(hook['type']) is SafeCheckpointHook, hook['type']

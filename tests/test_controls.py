@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
+from mmengine.registry import init_default_scope
 from mmpretrain.registry import MODELS
 
 import famt_mm  # noqa: F401
@@ -25,6 +26,7 @@ SIMMIM_CFG = osp.join(
 
 
 def tiny_model(path):
+    init_default_scope('mmpretrain')  # whatever an earlier test left
     cfg = Config.fromfile(path)
     cfg.model.backbone.arch = TINY_ARCH
     if cfg.model.type == 'FAMTMAE':

@@ -68,8 +68,10 @@ def test_benchmark_data_mode(tmp_path, photos_dir):
     assert stock['images'] == famt['images'] == 6
     assert stock['ratio_to_first'] == 1.0 and famt['ratio_to_first'] > 0
     assert famt['needed_images_per_s'] == 500.0
+    # both are rounded to 2 decimals: at ~1 ms per image the relative
+    # error of the rounding alone reaches 1%
     assert famt['workers_needed'] == pytest.approx(
-        0.5 * famt['ms_per_image_per_worker'], rel=0.01)
+        0.5 * famt['ms_per_image_per_worker'], abs=0.006)
 
 
 def labelled_folders(root, photos_dir):

@@ -31,9 +31,10 @@ Every finished run is probed (tools/linear_probe.py: weighted k-NN and
 L-BFGS logistic regression on [CLS] and on the mean patch token, and the
 SGD probe), the branch too, and per seed the untrained encoder ('init',
 the floor). Arms with refreshes record the concentration of their masks
-per refresh (from the weight files' records). After every run WORK_DIR/results.json and
-results.md hold every finished run, FLOPs (torch.utils.flop_counter, a
-training step counted as three forward passes), wall times, and for each
+per refresh (from the weight files' records). After every run
+WORK_DIR/results.json and results.md hold every finished run, FLOPs
+(torch.utils.flop_counter, a training step counted as three forward
+passes), wall times, and for each
 arm the paired differences to random of the same seed with a 95% t
 interval (and FAMT - AMT), and the decomposition's paired differences
 (DECOMPOSITION: r .75 -> uniform-nothrow -> uniform -> FAMT; inverse and

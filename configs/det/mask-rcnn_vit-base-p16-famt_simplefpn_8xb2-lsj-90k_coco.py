@@ -50,6 +50,7 @@ param_scheduler = [
          milestones=[60000, 80000], gamma=0.1)
 ]
 default_hooks = dict(
-    checkpoint=dict(by_epoch=False, interval=10000, max_keep_ckpts=3))
+    checkpoint=dict(type='mmpretrain.SafeCheckpointHook', by_epoch=False,
+                    interval=10000, max_keep_ckpts=3))
 log_processor = dict(by_epoch=False)
 auto_scale_lr = dict(base_batch_size=16)

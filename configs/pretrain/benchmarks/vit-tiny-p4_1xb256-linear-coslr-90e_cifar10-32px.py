@@ -6,6 +6,7 @@ _base_ = [
     'mmpretrain::_base_/datasets/cifar10_bs16.py',
     'mmpretrain::_base_/default_runtime.py',
 ]
+custom_imports = dict(imports=['famt_mm'], allow_failed_imports=False)
 train_pipeline = [
     dict(type='RandomResizedCrop', scale=32, crop_ratio_range=(0.35, 1.0),
          backend='pillow', interpolation='bicubic'),
@@ -50,5 +51,5 @@ train_cfg = dict(by_epoch=True, max_epochs=90, val_interval=10)
 val_cfg = dict()
 test_cfg = dict()
 default_hooks = dict(
-    checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=1))
+    checkpoint=dict(type='SafeCheckpointHook', interval=10, max_keep_ckpts=1))
 randomness = dict(seed=0)
