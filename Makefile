@@ -13,7 +13,7 @@ setup-pretrain:  ## the pretraining environment in $(VENV): mmcv-lite, nothing c
 setup:  ## the full environment: adds mmdet, mmseg and mmcv with its ops (built once, ~20 min)
 	FAMT_VENV=$(VENV) bash tools/setup.sh --tier full
 
-demo: setup-pretrain  ## set up what pretraining needs, then the FAMT-MAE demo (~2 min on 2 cores)
+demo: setup-pretrain  ## set up what pretraining needs, then the FAMT-MAE demo (time: see README)
 	$(PY) tools/demo.py
 
 test: setup  ## set up the full environment, then the test suite

@@ -6,16 +6,13 @@ mmengine, mmcv (or mmcv-lite) and mmpretrain are needed here; the
 downstream helpers that need mmdet / mmseg are imported on demand.
 """
 from . import compat  # patches upstream breakages, see its docstring
-from . import visualization
-from .checkpoint import SafeCheckpointHook
-from .datasets import InMemoryImageFolder
-from .hooks import FAMTHook
-from .masking import FAMTMaskGenerator, mask_counts, split_ids
+from .datasets import (FAMTRandomFlip, FAMTRandomResizedCrop,
+                       InMemoryImageFolder, LoadFAMTWeights)
+from .engine import (BF16OptimWrapper, EpochSeedHook, FAMTHook,
+                     SafeCheckpointHook)
 from .models import (FAMTMAE, FAMTMAEPretrainDecoder, FAMTMAEViT, FAMTSimMIM,
                      FAMTSimMIMSwinTransformer, FAMTSimMIMViT)
-from .optim import BF16OptimWrapper
-from .seeding import EpochSeedHook
-from .transforms import FAMTRandomFlip, FAMTRandomResizedCrop, LoadFAMTWeights
+from .models.utils import FAMTMaskGenerator, mask_counts, split_ids
 from .version import __version__
 
 

@@ -2,7 +2,7 @@
 
 Each fix is one function, idempotent, and only changes the behaviour that
 is broken; ``tests/test_compat.py`` shows the breakage and the fix.
-Importing ``famt_mm`` applies the first two, which loading configs and
+Importing ``famt_mm`` applies 1, 2 and 5, which loading configs and
 checkpoints needs; the LVIS fix is applied by the detection side
 (``famt_mm.det``), which is where LVIS is used; the CPU-DDP fix by the
 project's ``tools/train.py`` and ``tools/test.py``, or by importing
@@ -29,6 +29,43 @@ project's ``tools/train.py`` and ``tools/test.py``, or by importing
    There, the process group is initialised without ``set_device`` (``nccl``,
    which needs GPUs, falls back to ``gloo`` with a warning) and CPU modules
    are wrapped without ``device_ids``. Machines with GPUs are untouched.
+5. MMEngine's ``last_checkpoint`` holds an absolute path, so a run
+   directory copied with ``cp -a`` resumes from the *original* directory's
+   checkpoint and a moved one fails. ``SafeCheckpointHook`` writes the name
+   relative to the work dir, and the runner's resume reads it so; an
+   absolute name outside the work dir gives way, with a warning, to the
+   work dir's file of the same name.
+
+What importing ``famt_mm`` changes for the whole process: fixes 1, 2 and
+5 above (every MMEngine checkpoint load is weights-only), the ``FAMT*``,
+``LoadFAMTWeights``, ``SafeCheckpointHook``, ``EpochSeedHook``,
+``BF16OptimWrapper`` and ``InMemoryImageFolder`` registrations in
+MMPretrain's registries, MMEngine's ``atomic_local`` file backend, and
+the FAMT configs in MMPretrain's ModelHub. Nothing else.
+
+The private MMEngine (0.10, pinned in ``pyproject.toml``) and MMPretrain
+APIs this package relies on, each with the test that guards it:
+
+- ``mmengine.runner.checkpoint.torch`` and ``.load_url`` (fix 1):
+  ``test_compat.py::test_mmengine_loaders_never_unpickle_code``;
+- ``HistoryBuffer._statistics_methods`` (fix 1):
+  ``test_compat.py::test_checkpoint_getattr_stays_restricted``;
+- ``mmengine.utils.get_installed_path`` / ``is_installed`` (fix 2):
+  ``test_compat.py::test_installed_path_fallback_agrees_with_mmengine``;
+- ``mmengine.dist.utils._init_dist_pytorch`` and
+  ``MMDistributedDataParallel.__init__`` (fix 4):
+  ``test_compat.py::test_import_patches_no_launcher``, ``test_ddp.py``;
+- ``CheckpointHook._save_checkpoint_with_step`` (``SafeCheckpointHook``):
+  ``test_study.py::test_kill_during_checkpoint_save``;
+- ``mmengine.runner.runner.find_latest_checkpoint`` (fix 5):
+  ``test_compat.py::test_copied_and_moved_runs_resume_their_own``;
+- ``mmengine.runner.checkpoint._load_checkpoint``
+  (``famt_mm.engine.checkpoint.load_encoder``):
+  ``test_evidence.py::test_linear_probe``;
+- ``Runner._resume`` (read: a resume, not ``load_from``, is checked for
+  another model size): ``test_hook.py::test_resuming_another_model_size``;
+- MMPretrain's ``data_preprocessor._channel_conversion`` (the panels'
+  BGR -> RGB): not guarded; a rename would swap the panels' colours.
 """
 import importlib
 import importlib.metadata
@@ -148,6 +185,47 @@ def mmengine_without_pkg_resources() -> bool:
     return True
 
 
+def _find_latest_checkpoint(path: str):
+    """MMEngine's ``find_latest_checkpoint``, resolved against the work dir
+    ``path``: a relative name (SafeCheckpointHook's) is the work dir's file;
+    an absolute one outside it (MMEngine's CheckpointHook in a copied or
+    moved run directory) gives way, with a warning, to the file of the same
+    name in the work dir when there is one."""
+    save_file = osp.join(path, 'last_checkpoint')
+    if not osp.isfile(save_file):
+        return _mmengine_find_latest_checkpoint(path)
+    with open(save_file) as f:
+        last = f.read().strip()
+    if not osp.isabs(last):
+        return osp.join(path, last)
+    own = osp.join(path, osp.basename(last))
+    if osp.realpath(osp.dirname(last)) != osp.realpath(path):
+        if osp.isfile(own):
+            warnings.warn(f'{save_file} names {last}, outside this work '
+                          f'dir (a copied or moved run?): resuming from '
+                          f'{own} instead')
+            return own
+        warnings.warn(f'{save_file} names {last}, outside this work dir: '
+                      'resuming from it')
+    return last
+
+
+_mmengine_find_latest_checkpoint = None
+
+
+def relative_last_checkpoint() -> None:
+    """Let Runner's resume read ``last_checkpoint`` relative to its work dir
+    (5.)."""
+    global _mmengine_find_latest_checkpoint
+    import mmengine.runner._flexible_runner as flexible
+    import mmengine.runner.runner as runner
+    if runner.find_latest_checkpoint is _find_latest_checkpoint:
+        return
+    _mmengine_find_latest_checkpoint = runner.find_latest_checkpoint
+    runner.find_latest_checkpoint = _find_latest_checkpoint
+    flexible.find_latest_checkpoint = _find_latest_checkpoint
+
+
 def lvis_numpy2() -> None:
     """Give ``lvis.eval`` the ``np.float`` alias it still uses."""
     if hasattr(np, 'float'):
@@ -199,3 +277,4 @@ def cpu_distributed() -> None:
 allow_mmengine_checkpoints()
 mmengine_weights_only()
 mmengine_without_pkg_resources()
+relative_last_checkpoint()

@@ -27,9 +27,9 @@ from mmengine.model import BaseModule
 from mmpretrain.engine.optimizers import \
     LearningRateDecayOptimWrapperConstructor
 from mmpretrain.models import VisionTransformer
-from mmpretrain.models.utils import resize_pos_embed
 
 from . import compat
+from .models.utils.vit_embed import embed_patches
 
 compat.lvis_numpy2()
 
@@ -92,9 +92,7 @@ class WindowViT(VisionTransformer):
     def forward(self, x: torch.Tensor):
         """x (B, 3, H, W) -> ((B, C, H / p, W / p), )."""
         batch = x.shape[0]
-        x, hw = self.patch_embed(x)
-        pos = resize_pos_embed(self.pos_embed, self.patch_resolution, hw,
-                               self.interpolate_mode, self.num_extra_tokens)
+        x, pos, hw = embed_patches(self, x)
         x = x + pos[:, self.num_extra_tokens:]
         x = self.pre_norm(self.drop_after_pos(x))
         for i, layer in enumerate(self.layers):

@@ -1,7 +1,6 @@
 """Shared fixtures: real photos, the shared data sets, tiny project configs."""
-import importlib
+import importlib.util
 import os.path as osp
-import sys
 
 import pytest
 
@@ -30,28 +29,28 @@ def weight_samples(weights):
 @pytest.fixture(scope='session')
 def photos_dir(tmp_path_factory):
     """The 16 photos scikit-image ships, as PNG files."""
-    from famt_mm.photos import write_photos
+    from famt_mm.utils.photos import write_photos
     out = tmp_path_factory.mktemp('photos')
     write_photos(str(out), longest_side=96)
     return str(out)
 
 
-def import_tool(name: str):
-    """A module of tools/ (the tools import each other by bare name, so
-    tools/ is on the path while it loads)."""
-    tools = osp.join(ROOT, 'tools')
-    sys.path.insert(0, tools)
-    try:
-        return importlib.import_module(name)
-    finally:
-        sys.path.remove(tools)
+def load_tool(name: str):
+    """The command-line script tools/<name>.py as a module, loaded from its
+    path (its library code is in famt_mm; this reaches its CLI helpers)."""
+    spec = importlib.util.spec_from_file_location(
+        f'famt_tools_{name}', osp.join(ROOT, 'tools', f'{name}.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def shared_dataset(name: str) -> str:
-    """``tools/shared_data.unpack_shared``; skip the test when the archive
-    is absent."""
+    """``famt_mm.utils.shared_data.unpack_shared``; skip the test when the
+    archive is absent."""
     try:
-        return import_tool('shared_data').unpack_shared(name)
+        from famt_mm.utils.shared_data import unpack_shared
+        return unpack_shared(name)
     except FileNotFoundError as e:
         pytest.skip(f'this test needs the shared data: {e}')
 

@@ -211,3 +211,36 @@ def test_import_patches_no_launcher():
     out = subprocess.run([sys.executable, '-c', code], cwd=ROOT,
                          capture_output=True, text=True)
     assert out.stdout.strip().endswith('OK'), out.stderr[-2000:]
+
+
+def test_copied_and_moved_runs_resume_their_own(tmp_path, photos_dir):
+    """last_checkpoint names the work dir's file: a copied run resumes from
+    its copy (not the original), a moved one resumes at all; an absolute
+    name outside the work dir (MMEngine's hook) gives way to the work
+    dir's file, with a warning."""
+    import shutil
+
+    from mmengine.runner import Runner
+
+    import famt_mm.compat as compat
+    from .conftest import tiny_famt_mae_cfg
+    first = tmp_path / 'first'
+    Runner.from_cfg(tiny_famt_mae_cfg(first, photos_dir, epochs=1, times=1,
+                                      mode='random')).train()
+    assert (first / 'last_checkpoint').read_text() == 'epoch_1.pth'
+    moved = tmp_path / 'moved'
+    shutil.copytree(first, moved)
+    shutil.rmtree(first)
+    cfg = tiny_famt_mae_cfg(moved, photos_dir, epochs=2, times=1,
+                            mode='random')
+    cfg.resume = True
+    Runner.from_cfg(cfg).train()
+    assert (moved / 'epoch_2.pth').is_file()
+    (moved / 'last_checkpoint').write_text(str(first / 'epoch_2.pth'))
+    with pytest.warns(UserWarning, match='resuming from .*moved/epoch_2'):
+        assert compat._find_latest_checkpoint(str(moved)) == str(
+            moved / 'epoch_2.pth')
+    (moved / 'last_checkpoint').write_text(str(first / 'epoch_9.pth'))
+    with pytest.warns(UserWarning, match='outside this work dir: resuming'):
+        assert compat._find_latest_checkpoint(str(moved)) == str(
+            first / 'epoch_9.pth')

@@ -142,7 +142,7 @@ def test_config_saves_checkpoints_atomically(path):
     which registers it."""
     from mmengine.registry import HOOKS
 
-    from famt_mm.checkpoint import SafeCheckpointHook
+    from famt_mm.engine.hooks.checkpoint_hook import SafeCheckpointHook
     cfg = Config.fromfile(path)
     assert 'famt_mm' in cfg.custom_imports['imports'] or any(
         i.startswith('famt_mm.') for i in cfg.custom_imports['imports'])

@@ -10,10 +10,10 @@ from mmengine.registry import init_default_scope
 from mmpretrain.registry import MODELS
 
 import famt_mm  # noqa: F401
-from famt_mm.contract import MASKED, THROWN, VISIBLE
-from famt_mm.guidance import (inverse_guidance, shuffle_sources,
-                              shuffled_guidance)
-from famt_mm.hooks import FAMTHook
+from famt_mm.engine.hooks.famt_hook import FAMTHook
+from famt_mm.models.utils.guidance import (inverse_guidance, shuffle_sources,
+                                           shuffled_guidance)
+from famt_mm.utils.contract import MASKED, THROWN, VISIBLE
 from .conftest import CONFIGS, TINY_ARCH, tiny_famt_mae_cfg, weight_samples
 from .test_hook import train
 

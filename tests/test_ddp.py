@@ -27,9 +27,9 @@ def worker(rank, world_size, port, work_dir, photos_dir, guidance='direct'):
 
     import famt_mm  # noqa: F401
     import famt_mm.cpu_ddp  # noqa: F401  (as tools/train.py)
-    from famt_mm.hooks import FAMTHook
-    from famt_mm.seeding import shared_rank_seed
-    from famt_mm.weight_files import weights_path
+    from famt_mm.datasets.weight_files import weights_path
+    from famt_mm.engine.hooks.famt_hook import FAMTHook
+    from famt_mm.utils.seeding import shared_rank_seed
 
     # 15 photos: the two shards differ in size (8 and 7).
     cfg = tiny_famt_mae_cfg(work_dir, photos_dir, epochs=3, warmup=2,
@@ -88,7 +88,7 @@ def test_ddp_two_cpu_ranks_share_complete_weights(tmp_path, photos_dir):
     # in one process from the checkpoint the refresh used (after epoch 2).
     from mmengine.runner import Runner
 
-    from famt_mm.hooks import FAMTHook
+    from famt_mm.engine.hooks.famt_hook import FAMTHook
     cfg = tiny_famt_mae_cfg(tmp_path / 'single', photos_dir, epochs=3,
                             warmup=2, interval=5)
     cfg.train_dataloader.dataset.dataset.indices = 15

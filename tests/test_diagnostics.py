@@ -2,13 +2,16 @@
 import pytest
 import torch
 
-from famt_mm.contract import VISIBLE
-from famt_mm.diagnostics import (always_visible, concentration,
-                                 effective_support, visible_overlap,
-                                 visible_probability)
-from famt_mm.masking import FAMTMaskGenerator, weighted_order
-from famt_mm.weights import (attention_weights, feature_frequency_weights,
-                             fuse_weights, minmax_normalize)
+from famt_mm.models.utils.mask_generator import (FAMTMaskGenerator,
+                                                 weighted_order)
+from famt_mm.models.utils.mask_stats import (always_visible, concentration,
+                                             effective_support,
+                                             visible_overlap,
+                                             visible_probability)
+from famt_mm.models.utils.patch_weights import (attention_weights,
+                                                feature_frequency_weights,
+                                                fuse_weights, minmax_normalize)
+from famt_mm.utils.contract import VISIBLE
 
 DRAWS = 3000
 

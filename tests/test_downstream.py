@@ -11,7 +11,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 import famt_mm  # noqa: F401
-from famt_mm.convert import CheckpointError, convert
+from famt_mm.utils.convert import CheckpointError, convert
 from .conftest import CONFIGS, ROOT, shared_dataset
 
 EMBED = 32

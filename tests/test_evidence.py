@@ -3,11 +3,12 @@ import json
 import os
 import os.path as osp
 import shutil
+import subprocess
 import sys
 
 import pytest
 
-from .conftest import import_tool
+from .conftest import ROOT, load_tool
 from .test_tools import dumped_famt_cfg, run
 
 
@@ -154,7 +155,7 @@ def test_tools_name_the_missing_shared_archive(tmp_path):
 def test_reproduction_wall_time_sums_every_start(tmp_path):
     """An interrupted start counts to its last log line, the resume adds
     its own; lines of other loggers are ignored."""
-    pretrain_seconds = import_tool('reproduce_cifar10').pretrain_seconds
+    from famt_mm.evaluation.experiment import pretrain_seconds
     assert pretrain_seconds(str(tmp_path)) is None
     for stamp, lines in (
         ('20261123_100000', ['2026/11/23 10:00:00 - mmengine - INFO - a',
@@ -172,17 +173,16 @@ def test_reproduction_wall_time_sums_every_start(tmp_path):
 def test_parallel_reproduction_runs_share_the_cores(monkeypatch):
     """--parallel runs get cores/P torch threads each, unless the user
     set OMP_NUM_THREADS."""
-    from types import SimpleNamespace
-    process_env = import_tool('reproduce_cifar10').process_env
+    from famt_mm.evaluation.experiment import process_env
     for name in ('OMP_NUM_THREADS', 'CUDA_VISIBLE_DEVICES'):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(os, 'cpu_count', lambda: 16)
-    env = process_env(SimpleNamespace(device='cpu', parallel=3))
+    env = process_env('cpu', 3)
     assert env['OMP_NUM_THREADS'] == '5' and env['CUDA_VISIBLE_DEVICES'] == ''
-    env = process_env(SimpleNamespace(device='cuda', parallel=1))
+    env = process_env('cuda', 1)
     assert 'OMP_NUM_THREADS' not in env and 'CUDA_VISIBLE_DEVICES' not in env
     monkeypatch.setenv('OMP_NUM_THREADS', '2')  # the user's choice stays
-    assert process_env(SimpleNamespace(device='cuda', parallel=3))[
+    assert process_env('cuda', 3)[
         'OMP_NUM_THREADS'] == '2'
 
 
@@ -222,7 +222,7 @@ def test_authors_crop_analysis(tmp_path):
     import numpy as np
     weights = tmp_path / 'maps.npy'
     rng = np.random.default_rng(0)
-    synthetic_maps = import_tool('analyze_authors_crop').synthetic_maps
+    synthetic_maps = load_tool('analyze_authors_crop').synthetic_maps
     np.save(weights, synthetic_maps(4, 14, rng))
     out = tmp_path / 'analysis.json'
     run([sys.executable, 'tools/analyze_authors_crop.py', '--weights',
@@ -234,3 +234,47 @@ def test_authors_crop_analysis(tmp_path):
     assert authors['contrast'] < 2 < ours['contrast']
     assert abs(authors['overlap'] - uniform['overlap']) < 0.015
     assert ours['overlap'] > authors['overlap'] + 0.015
+
+
+def test_bad_inputs_get_messages_that_name_the_cause(tiny_configs, tmp_path,
+                                                     photos_dir):
+    """Each one line naming the file or value and the fix, not a bare
+    library error."""
+    import numpy as np
+    import torch
+
+    from famt_mm.datasets.weight_files import save_weights, unusable_reason
+    from famt_mm.utils.convert import CheckpointError, convert
+
+    # a zero-byte image in a probe's folder (OpenCV's error has no path)
+    data = labelled_folders(str(tmp_path / 'data'), photos_dir)
+    empty = osp.join(data, 'test', 'grey', 'empty.png')
+    open(empty, 'wb').close()
+    out = subprocess.run(
+        [sys.executable, 'tools/linear_probe.py', tiny_configs['famt'],
+         '--random-init', '--train', osp.join(data, 'train'), '--test',
+         osp.join(data, 'test')], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 1
+    assert f'image file(s), e.g. {empty}' in out.stderr.splitlines()[-1]
+    # a weight record whose fingerprint is not a string: unusable, not a
+    # TypeError (the archive sets such a file aside and recomputes)
+    path = str(tmp_path / 'epoch_3.npy')
+    save_weights(path, np.ones((2, 8, 8), np.float16),
+                 dict(data_fingerprint=['a', 'b']))
+    assert 'unreadable record (data_fingerprint' in unusable_reason(
+        path, 2, (8, 8), 'abc')
+    # the converter on a backbone without position embeddings
+    with pytest.raises(CheckpointError, match='has no backbone.pos_embed'):
+        convert(dict(state_dict={
+            'backbone.patch_embed.projection.weight': torch.zeros(8, 3, 4, 4),
+            'backbone.layers.0.ln1.weight': torch.ones(8),
+            'backbone.mask_token': torch.zeros(1, 1, 8)}), 'mmdet')
+    # a truncated or foreign --results file
+    study = load_tool('study')
+    truncated = tmp_path / 'results.json'
+    truncated.write_text('{"settings": {"data"')
+    with pytest.raises(SystemExit, match='cannot be read as a study file'):
+        study.read_study_file(str(truncated))
+    truncated.write_text('[1, 2]')
+    with pytest.raises(SystemExit, match="is not a study file"):
+        study.read_study_file(str(truncated))

@@ -13,8 +13,9 @@ from mmengine.runner import Runner
 from mmpretrain.registry import HOOKS
 
 import famt_mm  # noqa: F401
-from famt_mm.hooks import FAMTHook, refresh_schedule, to_epochs
-from .conftest import tiny_famt_mae_cfg
+from famt_mm.engine.hooks.famt_hook import (FAMTHook, refresh_schedule,
+                                            to_epochs)
+from .conftest import TINY_ARCH, tiny_famt_mae_cfg
 
 
 @HOOKS.register_module(force=True)
@@ -380,9 +381,10 @@ def test_data_set_without_sample_idx_fails_before_training(tmp_path,
     (dict(mode='bogus'), "mode 'bogus' is not one of"),
     (dict(frequency_filter='box'), "frequency_filter 'box' is not one of"),
     (dict(frequency_filter='nyquist_notch', frequency_source='image'),
-     "'nyquist_notch' filters the token order, so it needs "
-     "frequency_source='feature', got 'image'"),
+     "no frequency cue for frequency_source='image' with "
+     "frequency_filter='nyquist_notch'"),
     (dict(store=''), "store must be a non-empty name, got ''"),
+    (dict(fingerprint='md5'), "fingerprint 'md5' is not one of"),
 ])
 def test_hook_checks_its_arguments_at_construction(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -391,7 +393,7 @@ def test_hook_checks_its_arguments_at_construction(kwargs, match):
 
 @pytest.mark.parametrize('patch_size', ['16', True, 0, 2.5])
 def test_weight_loader_refuses_bad_patch_size(patch_size):
-    from famt_mm.transforms import LoadFAMTWeights
+    from famt_mm.datasets.transforms import LoadFAMTWeights
     with pytest.raises(ValueError,
                        match='patch_size must be None or an int >= 1'):
         LoadFAMTWeights(patch_size=patch_size)
@@ -417,7 +419,7 @@ def test_unwritable_weights_folder_and_empty_images_fail_before_training(
 
     from mmengine.runner import Runner
 
-    import famt_mm.fileio
+    import famt_mm.utils.fileio
     real = tempfile_module.TemporaryFile
 
     def read_only(*args, dir=None, **kwargs):  # noqa: A002
@@ -426,7 +428,8 @@ def test_unwritable_weights_folder_and_empty_images_fail_before_training(
         return real(*args, dir=dir, **kwargs)
 
     # root may write anywhere, so the refusal is simulated where it bites
-    monkeypatch.setattr(famt_mm.fileio.tempfile, 'TemporaryFile', read_only)
+    monkeypatch.setattr(famt_mm.utils.fileio.tempfile, 'TemporaryFile',
+                        read_only)
     cfg = tiny_famt_mae_cfg(tmp_path / 'ro', photos_dir, epochs=2)
     with pytest.raises(ValueError, match=r'cannot write in .*famt_weights: '
                        r'.*famt_weights is not writable \(Permission denied'):
@@ -442,3 +445,85 @@ def test_unwritable_weights_folder_and_empty_images_fail_before_training(
     with pytest.raises(ValueError, match=rf'{empty} is an empty file '
                        r'\(0 bytes\), not an image'):
         Runner.from_cfg(cfg).train()
+
+
+def test_famt_runs_warn_about_a_checkpoint_hook_a_kill_can_destroy(
+        tmp_path, photos_dir):
+    from mmengine.hooks import CheckpointHook
+
+    from famt_mm.engine.hooks.checkpoint_hook import (SafeCheckpointHook,
+                                                      unsafe_checkpointing)
+    assert 'max_keep_ckpts=1' in unsafe_checkpointing(
+        [CheckpointHook(interval=1, max_keep_ckpts=1)])
+    assert unsafe_checkpointing([CheckpointHook(interval=1)]) == ''
+    assert unsafe_checkpointing(
+        [SafeCheckpointHook(interval=1, max_keep_ckpts=1)]) == ''
+    cfg = tiny_famt_mae_cfg(tmp_path, photos_dir, epochs=1, warmup=1,
+                            mode='random', times=1)
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=1,
+                                        max_keep_ckpts=2)
+    cfg.log_level = 'INFO'
+    train(cfg)
+    log = next(tmp_path.glob('*/*.log')).read_text()
+    assert "default_hooks.checkpoint.type='SafeCheckpointHook'" in log
+
+
+def test_a_refresh_pipeline_that_does_not_resize_fails_before_training(
+        tmp_path, photos_dir):
+    cfg = tiny_famt_mae_cfg(tmp_path, photos_dir, epochs=2, warmup=1)
+    cfg.custom_hooks[0].refresh_pipeline = [
+        dict(type='LoadImageFromFile'), dict(type='PackInputs')]
+    with pytest.raises(ValueError, match=r"images of \d+x\d+ but the model "
+                       r"takes 32x32: end refresh_pipeline with "
+                       r"dict\(type='Resize', scale=\(32, 32\)\)"):
+        train(cfg)
+    assert not list(tmp_path.glob('epoch_*.pth'))  # nothing trained
+
+
+def test_the_archive_refuses_maps_of_another_shape(tmp_path, photos_dir):
+    from famt_mm.engine.refresh import gather_weights
+    with pytest.raises(ValueError, match=r'maps of \(24, 28\) but the '
+                       r'weight grid is \(8, 8\)'):
+        gather_weights(torch.zeros(3, 24, 28).half(), 3, (8, 8))
+    cfg = tiny_famt_mae_cfg(tmp_path, photos_dir, epochs=2, warmup=1)
+    runner, _ = train(cfg)
+    archive = next(h for h in runner.hooks
+                   if isinstance(h, FAMTHook)).archive
+    with pytest.raises(ValueError, match=r'shape \(16, 24, 28\), not '
+                       r'\(16, 8, 8\)'):
+        archive.commit(5, np.ones((16, 24, 28), np.float16))
+
+
+def test_resuming_another_model_size(tmp_path, photos_dir):
+    cfg = tiny_famt_mae_cfg(tmp_path, photos_dir, epochs=1, warmup=1,
+                            mode='random', times=1)
+    train(cfg)
+    bigger = tiny_famt_mae_cfg(tmp_path, photos_dir, epochs=2, warmup=1,
+                               mode='random', times=1)
+    bigger.model.backbone.arch = dict(TINY_ARCH, embed_dims=48)
+    bigger.model.neck.embed_dim = 48
+    bigger.resume = True
+    with pytest.raises(ValueError, match=r'made by a model of another size: '
+                       r'backbone\.\S+ \(.*32.*\) vs \(.*48.*\)'):
+        train(bigger)
+
+
+def test_a_crop_unlike_the_model_input_fails_before_training(tmp_path,
+                                                             photos_dir):
+    cfg = tiny_famt_mae_cfg(tmp_path, photos_dir, epochs=2, warmup=1)
+    crop = next(t for t in cfg.train_dataloader.dataset.dataset.pipeline
+                if t['type'] == 'FAMTRandomResizedCrop')
+    crop['scale'] = 48
+    with pytest.raises(ValueError, match='images of 48x48 but the model '
+                       r'takes 32x32: crop to the model input size'):
+        train(cfg)
+
+
+def test_content_fingerprint_is_recorded_with_the_weights(tmp_path,
+                                                          photos_dir):
+    cfg = tiny_famt_mae_cfg(tmp_path, photos_dir, epochs=2, warmup=1,
+                            times=1)
+    cfg.custom_hooks[0].update(fingerprint='content', log_panels=0)
+    train(cfg)
+    with open(tmp_path / 'famt_weights' / 'epoch_1.json') as f:
+        assert json.load(f)['fingerprint'] == 'content'

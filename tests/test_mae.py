@@ -8,7 +8,7 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
 import famt_mm  # noqa: F401
-from famt_mm.masking import mask_counts
+from famt_mm.models.utils.mask_generator import mask_counts
 from .conftest import CONFIGS, TINY_ARCH, weight_samples
 
 CIFAR_CFG = osp.join(CONFIGS, 'pretrain', 'mae',

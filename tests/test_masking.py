@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from famt_mm.masking import FAMTMaskGenerator, mask_counts, split_ids
+from famt_mm.models.utils.mask_generator import (FAMTMaskGenerator,
+                                                 mask_counts, split_ids)
 
 
 def role_counts(mask):

@@ -9,7 +9,7 @@ from mmengine.runner import Runner
 from mmpretrain.registry import MODELS
 
 import famt_mm  # noqa: F401
-from famt_mm.masking import mask_counts
+from famt_mm.models.utils.mask_generator import mask_counts
 from .conftest import CONFIGS, TINY_ARCH, tiny_famt_mae_cfg, weight_samples
 
 SIMMIM_CFG = osp.join(
@@ -154,7 +154,7 @@ def test_throwing_with_swin_is_refused():
 
 
 def test_swin_cues_need_a_single_last_window():
-    from famt_mm.cues import famt_weights
+    from famt_mm.models.utils.cues import famt_weights
     swin = MODELS.build(dict(TINY_SWIN, img_size=128))  # last stage 4x4
     swin.eval()  # (SwinTransformer.train does not return self)
     with pytest.raises(ValueError, match='spans 4 windows'):

@@ -14,7 +14,10 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from .conftest import ROOT, import_tool, shared_dataset, tiny_famt_mae_cfg
+from famt_mm.engine.checkpoint import checkpoint_loads
+from famt_mm.evaluation.experiment import (start_from_branch, stretch_schedule,
+                                           warmup_cosine)
+from .conftest import ROOT, load_tool, shared_dataset, tiny_famt_mae_cfg
 from .test_tools import run
 
 # ----------------------------------------------------------- checkpoints
@@ -25,7 +28,7 @@ KILL_AT_SECOND_SAVE = textwrap.dedent('''
     from mmengine.runner import Runner
     import mmengine.runner.checkpoint as ckpt_module
     import famt_mm
-    from famt_mm.checkpoint import AtomicLocalBackend
+    from famt_mm.engine.hooks.checkpoint_hook import AtomicLocalBackend
     where, safe = sys.argv[2], sys.argv[3] == 'SafeCheckpointHook'
     saves = []
 
@@ -71,13 +74,13 @@ def test_kill_during_checkpoint_save(tmp_path, photos_dir, hook, where):
                          cwd=ROOT, capture_output=True, text=True,
                          timeout=600)
     assert out.returncode == -9, out.stderr[-2000:]
-    loads = import_tool('study').checkpoint_loads
+    loads = checkpoint_loads
     if hook == 'CheckpointHook':  # the upstream behaviour this fixes
         assert not loads(str(work / 'epoch_1.pth'))
         return
     assert loads(str(work / 'epoch_1.pth'))
     assert not (work / 'epoch_2.pth').exists()
-    assert (work / 'last_checkpoint').read_text() == str(work / 'epoch_1.pth')
+    assert (work / 'last_checkpoint').read_text() == 'epoch_1.pth'
     run([sys.executable, 'tools/train.py', config, '--resume'])
     assert loads(str(work / 'epoch_3.pth'))
     assert not list(work.glob('*.tmp'))  # the killed write's, tidied
@@ -175,7 +178,6 @@ def test_epoch_seed_hook_refuses_persistent_workers(tmp_path, photos_dir):
 def test_arms_from_one_branch_see_identical_batches(tmp_path, photos_dir):
     """Random masking to the branch epoch once; random and FAMT arms resume
     from that checkpoint and see the same images, crops and flips."""
-    study = import_tool('study')
     batch_log_hook()
     branch = tmp_path / 'branch'
     cfg = seeded_cfg(branch, photos_dir, mode='random', epochs=1)
@@ -184,7 +186,7 @@ def test_arms_from_one_branch_see_identical_batches(tmp_path, photos_dir):
     for arm in ('random', 'famt'):
         work = tmp_path / arm
         work.mkdir()
-        study.start_from_branch(str(branch / 'epoch_1.pth'), str(work))
+        start_from_branch(str(branch / 'epoch_1.pth'), str(work))
         assert os.path.samefile(work / 'epoch_1.pth', branch / 'epoch_1.pth')
         seen[arm] = train(seeded_cfg(work, photos_dir, mode=arm, epochs=3),
                           resume=True)
@@ -218,13 +220,12 @@ def test_equal_compute_arm_continues_the_cosine(tmp_path, photos_dir):
     E-epoch arm, the learning rate continues from the branch's (no jump),
     stays above the E-epoch arm's and reaches the minimum at its own end
     (the branch's own schedule would stop at 0 an epoch early)."""
-    study = import_tool('study')
     batch_log_hook()
     record = lr_log_hook()
 
     def cfg(work, mode, epochs, total):
         c = seeded_cfg(work, photos_dir, mode=mode, epochs=epochs)
-        study.schedule(c, total)
+        c.param_scheduler = warmup_cosine(total, warmup=1)
         c.custom_hooks.append(dict(type='RecordLR'))
         return c
 
@@ -235,8 +236,8 @@ def test_equal_compute_arm_continues_the_cosine(tmp_path, photos_dir):
     for name, total in (('equal_epochs', 3), ('equal_compute', 4)):
         work = tmp_path / name
         work.mkdir()
-        study.start_from_branch(branch_ckpt, str(work), None if total == 3
-                                else (3, total))
+        start_from_branch(branch_ckpt, str(work),
+                          None if total == 3 else (3, total))
         record.seen.clear()
         batches = train(cfg(work, 'famt', total, total), resume=True)
         runs[name] = batches, list(record.seen)
@@ -255,7 +256,7 @@ def test_equal_compute_arm_continues_the_cosine(tmp_path, photos_dir):
     # the added epoch still learns: not the schedule's frozen last rate
     assert next(lr for e, lr in lr_longer if e == 3) > 2 * lr_same[-1][1]
     with pytest.raises(ValueError, match='does not end at epoch 5'):
-        study.stretch_schedule(branch_ckpt, str(tmp_path / 'x.pth'), 5, 6)
+        stretch_schedule(branch_ckpt, str(tmp_path / 'x.pth'), 5, 6)
 
 
 # ----------------------------------------------------------- the probes
@@ -267,7 +268,7 @@ def blobs(n, classes=4, dim=16, seed=0):
 
 
 def test_probes_are_deterministic_bit_for_bit():
-    from famt_mm.probes import knn_accuracy, logistic_probe
+    from famt_mm.evaluation.probes import knn_accuracy, logistic_probe
     train_x, train_y = blobs(400)
     test_x, test_y = blobs(200, seed=1)
     a = (knn_accuracy(train_x, train_y, test_x, test_y),
@@ -283,7 +284,8 @@ def test_fast_probe_gives_the_reference_numbers_bit_for_bit():
     side in threads give what one after the other gives."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from famt_mm.probes import fit_logistic, logistic_probe, torch_threads
+    from famt_mm.evaluation.probes import (fit_logistic, logistic_probe,
+                                           torch_threads)
     x, y = blobs(600, classes=5, dim=24)
     for l2 in (1e-7, 1e-3, 1.0):
         fast = fit_logistic(x, y, l2, 5)
@@ -305,7 +307,7 @@ def test_decoded_images_are_kept_and_read_back_unchanged(tmp_path,
                                                          photos_dir):
     from mmpretrain.datasets import CustomDataset
 
-    from famt_mm.probes import decoded_images
+    from famt_mm.evaluation.probes import decoded_images
     pipeline = [dict(type='LoadImageFromFile'),
                 dict(type='Resize', scale=(32, 32), backend='pillow',
                      interpolation='bicubic'),
@@ -328,7 +330,7 @@ def test_decoded_images_are_kept_and_read_back_unchanged(tmp_path,
 
 
 def test_knn_matches_a_plain_loop():
-    from famt_mm.probes import knn_accuracy
+    from famt_mm.evaluation.probes import knn_accuracy
     train_x, train_y = blobs(60, dim=5)
     test_x, test_y = blobs(30, dim=5, seed=3)
     correct = 0
@@ -347,7 +349,7 @@ def test_knn_matches_a_plain_loop():
 
 def test_knn_with_fewer_samples_than_k():
     """Every training sample votes (16 images, k = 20)."""
-    from famt_mm.probes import knn_accuracy
+    from famt_mm.evaluation.probes import knn_accuracy
     train_x, train_y = blobs(16, dim=5)
     assert knn_accuracy(train_x, train_y, train_x, train_y) == \
         knn_accuracy(train_x, train_y, train_x, train_y, k=16)
@@ -358,7 +360,7 @@ def test_logistic_fit_matches_scipy():
     import numpy as np
     from scipy.optimize import minimize
 
-    from famt_mm.probes import fit_logistic
+    from famt_mm.evaluation.probes import fit_logistic
     x, y = blobs(200, classes=3, dim=6)
     x = x.double()
     l2 = 0.01
@@ -381,7 +383,7 @@ def test_logistic_fit_matches_scipy():
 
 def test_l2_strength_is_chosen_on_training_data_only():
     """The test split cannot change the chosen L2 strength."""
-    from famt_mm.probes import logistic_probe
+    from famt_mm.evaluation.probes import logistic_probe
     train_x, train_y = blobs(300)
     test_x, test_y = blobs(100, seed=1)
     a = logistic_probe(train_x, train_y, test_x, test_y)
@@ -470,7 +472,7 @@ def test_study_gpu_preset(tmp_path):
     """The GPU preset: its defaults under the options given, and the
     training images decoded once into memory (no LoadImageFromFile)."""
     from mmengine.config import Config
-    study = import_tool('study')
+    study = load_tool('study')
     data = shared_dataset('cifar10-jpeg')
     args = study.parse_args(['--preset', 'gpu', '--data', data,
                              '--workers', '1', '--work-dir', str(tmp_path)])
@@ -490,7 +492,7 @@ def test_study_gpu_preset(tmp_path):
 
 
 def test_study_refuses_a_repeated_seed(capsys):
-    study = import_tool('study')
+    study = load_tool('study')
     data = shared_dataset('cifar10-jpeg')
     with pytest.raises(SystemExit):
         study.parse_args(['--data', data, '--seeds', '0', '0'])
@@ -501,7 +503,7 @@ def test_study_arm_configs_set_the_controls(tmp_path):
     """Each control arm's run config has its FAMTHook key, on FAMT's
     recipe."""
     from mmengine.config import Config
-    study = import_tool('study')
+    study = load_tool('study')
     args = study.parse_args(['--preset', 'controls', '--data',
                              shared_dataset('cifar10-jpeg'), '--work-dir',
                              str(tmp_path)])
@@ -527,8 +529,8 @@ def test_parallel_runs_parse_their_configs_one_at_a_time(tmp_path,
     fail in pkg_resources): the study and the reproduction parse one at a
     time. A parse held open for 0.2 s shows any overlap."""
     from mmengine.config import Config
-    study = import_tool('study')
-    reproduce = import_tool('reproduce_cifar10')
+    study = load_tool('study')
+    reproduce = load_tool('reproduce_cifar10')
     data = shared_dataset('cifar10-jpeg')
     fromfile, open_now, most_open = Config.fromfile, [0], [0]
 
@@ -554,3 +556,20 @@ def test_parallel_runs_parse_their_configs_one_at_a_time(tmp_path,
         configs = list(pool.map(lambda job: job(), jobs))
     assert most_open[0] == 1
     assert all(os.path.isfile(c) for c in configs)
+
+
+def test_a_study_does_not_continue_under_other_uncommitted_changes():
+    study = load_tool('study')
+    clean = dict(settings={}, commit='c0', dirty=False, diff='')
+    study.check_same_study(clean, dict(clean), 'study.json')
+    older = dict(settings={}, commit='c0', dirty=False)  # before 'diff'
+    study.check_same_study(older, dict(clean), 'study.json')
+    edited = dict(clean, dirty=True, diff='1f2e3d4c5b6a7980')
+    with pytest.raises(SystemExit, match='this code has uncommitted'):
+        study.check_same_study(clean, edited, 'study.json')
+    with pytest.raises(SystemExit, match='with uncommitted changes; this '
+                       'code has no uncommitted'):
+        study.check_same_study(edited, clean, 'results.json')
+    with pytest.raises(SystemExit, match='has other uncommitted'):
+        study.check_same_study(edited, dict(edited, diff='0' * 16), 'x')
+    study.check_same_study(edited, dict(edited), 'study.json')

@@ -57,7 +57,7 @@ def test_loss_runs_on_meta(algo, phase):
 
 
 def test_public_generator_call_still_validates():
-    from famt_mm.masking import FAMTMaskGenerator
+    from famt_mm.models.utils.mask_generator import FAMTMaskGenerator
     gen = FAMTMaskGenerator()
     with pytest.raises(ValueError, match='NaN'):
         gen(torch.full((1, 196), float('nan')))

@@ -145,7 +145,7 @@ def test_output_paths_are_checked_before_the_work(tmp_path, photos_dir):
     when the arguments are read, not after minutes of work."""
     import pytest
 
-    from famt_mm.fileio import check_output_path
+    from famt_mm.utils.fileio import check_output_path
     assert check_output_path(str(tmp_path / 'new' / 'a.json'),
                              ('.json', )).endswith('a.json')
     with pytest.raises(ValueError, match='is a directory'):
@@ -200,3 +200,25 @@ def test_check_images_lists_what_does_not_decode(tmp_path, photos_dir):
                           str(data)], capture_output=True, text=True,
                          cwd=ROOT)
     assert out.returncode == 0 and 'do not decode' in out.stderr
+
+
+def test_train_py_says_when_a_batch_is_larger_than_the_data(tmp_path,
+                                                            photos_dir):
+    cfg = tiny_famt_mae_cfg(tmp_path / 'work', photos_dir, epochs=2,
+                            warmup=1, times=1, batch_size=64)
+    cfg.train_dataloader.drop_last = True
+    for schedule in ([], [dict(type='CosineAnnealingLR', T_max=2,
+                               by_epoch=True, convert_to_iter_based=True)]):
+        # without a schedule the hook finds it, with one MMEngine's
+        # scheduler fails first ("epoch_length must be a positive integer")
+        cfg.param_scheduler = schedule
+        cfg.dump(str(tmp_path / 'cfg.py'))
+        out = subprocess.run(
+            [sys.executable, 'tools/train.py', str(tmp_path / 'cfg.py')],
+            cwd=ROOT, capture_output=True, text=True)
+        assert out.returncode == 1
+        assert out.stderr.strip().splitlines()[-1].endswith(
+            'the training set has 16 images per process but '
+            'train_dataloader.batch_size is 64 with drop_last=True, so an '
+            'epoch has no iteration: lower the batch size (or give more '
+            'images)')

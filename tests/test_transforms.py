@@ -4,10 +4,10 @@ import pytest
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from famt_mm.transforms import (FAMTRandomFlip, FAMTRandomResizedCrop,
-                                LoadFAMTWeights, crop_view, flip_view,
-                                pool_view)
-from famt_mm.weight_files import FAMTWeightStore
+from famt_mm.datasets.transforms import (FAMTRandomFlip, FAMTRandomResizedCrop,
+                                         LoadFAMTWeights, crop_view, flip_view,
+                                         pool_view)
+from famt_mm.datasets.weight_files import FAMTWeightStore
 
 
 def pixel_reference(weight_map, view, grid, res=240):
@@ -179,7 +179,7 @@ def test_pipelines_the_weights_cannot_follow_are_refused(pipeline, match):
     from mmpretrain.registry import TRANSFORMS
 
     import famt_mm  # noqa: F401
-    from famt_mm.transforms import check_weight_pipeline
+    from famt_mm.datasets.transforms import check_weight_pipeline
     store = FAMTWeightStore.get_instance('famt')
 
     class Data:

@@ -6,10 +6,11 @@ import pytest
 from mmengine.dataset import BaseDataset, ConcatDataset, RepeatDataset
 from torch.utils.data import Dataset
 
-from famt_mm.refresh import base_dataset
-from famt_mm.weight_files import (load_weights, read_record, remove_weights,
-                                  save_weights, tidy_directory,
-                                  unusable_reason, weights_path)
+from famt_mm.datasets.weight_files import (load_weights, read_record,
+                                           remove_weights, save_weights,
+                                           tidy_directory, unusable_reason,
+                                           weights_path)
+from famt_mm.engine.refresh import base_dataset
 
 
 def write(directory, epoch, maps, fingerprint='f' * 16):
@@ -113,7 +114,7 @@ def test_settings_odd_records_and_odd_files(tmp_path):
 def test_fingerprint_follows_file_contents(tmp_path):
     from mmpretrain.datasets import CustomDataset
 
-    from famt_mm.weight_files import data_fingerprint
+    from famt_mm.datasets.weight_files import data_fingerprint
     for name, size in (('a', 10), ('b', 20)):
         (tmp_path / f'{name}.jpg').write_bytes(b'x' * size)
 
@@ -125,3 +126,34 @@ def test_fingerprint_follows_file_contents(tmp_path):
     assert fingerprint() == first
     (tmp_path / 'a.jpg').write_bytes(b'y' * 11)  # rewritten in place
     assert fingerprint() != first
+
+
+def test_content_fingerprint_sees_a_same_size_edit_with_its_time_kept(
+        tmp_path, photos_dir):
+    import os
+    import shutil
+
+    from mmpretrain.datasets import CustomDataset
+
+    from famt_mm.datasets.weight_files import data_fingerprint
+    folder = tmp_path / 'imgs' / 'a'
+    folder.mkdir(parents=True)
+    for name in sorted(os.listdir(photos_dir))[:3]:
+        shutil.copy(os.path.join(photos_dir, name), folder / name)
+
+    def fingerprints():
+        dataset = CustomDataset(data_root=str(tmp_path / 'imgs'),
+                                with_label=False)
+        return (data_fingerprint(dataset),
+                data_fingerprint(dataset, content=True))
+
+    before = fingerprints()
+    victim = sorted(folder.iterdir())[0]
+    stat = victim.stat()
+    data = bytearray(victim.read_bytes())
+    data[-1] ^= 0xFF  # same size
+    victim.write_bytes(bytes(data))
+    os.utime(victim, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    after = fingerprints()
+    assert after[0] == before[0]  # stat mode: documented blind spot
+    assert after[1] != before[1]  # content mode sees it

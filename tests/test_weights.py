@@ -3,9 +3,12 @@ import numpy as np
 import pytest
 import torch
 
-from famt_mm.weights import (FUSION_MODES, WEIGHT_FLOOR, attention_weights,
-                             feature_frequency_weights, fuse_weights,
-                             image_frequency_weights, minmax_normalize)
+from famt_mm.models.utils.patch_weights import (FUSIONS, WEIGHT_FLOOR,
+                                                attention_weights,
+                                                feature_frequency_weights,
+                                                fuse_weights,
+                                                image_frequency_weights,
+                                                minmax_normalize)
 
 
 def np_minmax(x, axis=-1):
@@ -109,7 +112,7 @@ def test_fusion_modes():
         fuse_weights(a, f, 'bogus')
 
 
-@pytest.mark.parametrize('mode', FUSION_MODES)
+@pytest.mark.parametrize('mode', tuple(FUSIONS))
 def test_no_weight_is_exactly_zero(mode):
     # Every head has its minimum on patch 0 (head mean exactly 0 there)
     # and the token grid is zero at patch 5 (low-passed magnitude ~0).
@@ -185,7 +188,7 @@ def np_raster_notch(tokens, sigma):
 
 @pytest.mark.parametrize('n', [16, 49, 196])
 def test_public_code_filter_matches_an_independent_reference(n):
-    from famt_mm.weights import raster_frequency_weights
+    from famt_mm.models.utils.patch_weights import raster_frequency_weights
     rng = np.random.default_rng(n)
     tokens = rng.normal(size=(2, n, 5))
     got = raster_frequency_weights(torch.from_numpy(tokens), 0.075).numpy()
@@ -197,7 +200,7 @@ def test_public_code_filter_matches_an_independent_reference(n):
 def test_public_code_filter_amplitudes():
     """The table in docs/method.md: 1.000 / 0.996 / 0.585 / 0.0006 at
     0.1 / 0.25 / 0.4 / 0.5 cycles per token, N = 196 (bins rounded)."""
-    from famt_mm.weights import nyquist_notch
+    from famt_mm.models.utils.patch_weights import nyquist_notch
     notch = nyquist_notch(196, 0.075).numpy()
     got = [notch[round(f * 196)] for f in (0.1, 0.25, 0.4, 0.5)]
     np.testing.assert_allclose(got, [1.000, 0.996, 0.585, 0.0006],
@@ -205,7 +208,7 @@ def test_public_code_filter_amplitudes():
     # and it is the public filter that reaches the weights
     from mmpretrain.models import VisionTransformer
 
-    from famt_mm.cues import CueSettings, famt_weights
+    from famt_mm.models.utils.cues import CueSettings, famt_weights
     vit = VisionTransformer(
         arch=dict(embed_dims=32, num_layers=1, num_heads=2,
                   feedforward_channels=64), img_size=32, patch_size=8)

@@ -10,14 +10,15 @@ map's top-left 2x2 (3x3 when the crop touches the bottom/right edge)
 corner whatever the crop; it then resizes that corner bilinearly to the
 input size, clamps to [0, 1], flips with the image and sums every patch
 (``patchify_map``). This tool re-implements that path and famt-mm's
-(:func:`famt_mm.transforms.pool_view`: the map's region under the crop,
+(:func:`famt_mm.datasets.transforms.pool_view`: the map's region under the
+crop,
 area-averaged per output patch), draws the same RandomResizedCrop boxes
 (torchvision's ``get_params``, MAE's scale (0.2, 1)) for every map, and
 measures per crop:
 
 - contrast: max / min of the per-patch weights the sampler sees;
 - overlap: mean Jaccard overlap of the visible sets of two draws at
-  r = 0.45, t = 0.40 (:func:`famt_mm.diagnostics.visible_overlap`);
+  r = 0.45, t = 0.40 (:func:`famt_mm.models.utils.mask_stats.visible_overlap`);
 - always-visible: patches visible in >= 95% of draws.
 
 ``--weights`` takes a weight file of a run (``work_dir/famt_weights/
@@ -35,10 +36,10 @@ import torch
 import torch.nn.functional as F
 from torchvision.transforms import RandomResizedCrop
 
-from famt_mm.contract import FULL_VIEW
-from famt_mm.diagnostics import always_visible, visible_overlap
-from famt_mm.masking import mask_counts
-from famt_mm.transforms import crop_view, flip_view, pool_view
+from famt_mm.datasets.transforms import crop_view, flip_view, pool_view
+from famt_mm.models.utils.mask_generator import mask_counts
+from famt_mm.models.utils.mask_stats import always_visible, visible_overlap
+from famt_mm.utils.contract import FULL_VIEW
 
 
 def synthetic_maps(count: int, side: int, rng) -> np.ndarray:

@@ -46,7 +46,7 @@ from bench import data, epoch, step
 from mmengine.config import DictAction
 
 import famt_mm  # noqa: F401
-from famt_mm.fileio import output_file, save_json
+from famt_mm.utils.fileio import output_file, save_json
 
 
 def parse_args(argv=None):

@@ -14,7 +14,7 @@ import sys
 
 from mmpretrain.datasets import CustomDataset
 
-from famt_mm.datasets import decode_image
+from famt_mm.datasets.image_folder import decode_image
 
 # CustomDataset's default extensions (read from it, not copied)
 EXTENSIONS = tuple(

@@ -18,8 +18,8 @@ import sys
 import torch
 
 import famt_mm.compat  # noqa: F401  (MMEngine checkpoints under torch 2.6+)
-from famt_mm.convert import TARGETS, CheckpointError, convert
-from famt_mm.fileio import output_file, save_atomic
+from famt_mm.utils.convert import TARGETS, CheckpointError, convert
+from famt_mm.utils.fileio import output_file, save_atomic
 
 
 def main(argv=None) -> int:

@@ -19,8 +19,8 @@ from mmengine.dataset import default_collate
 from mmengine.runner import Runner
 
 import famt_mm  # noqa: F401  registers the components
-from famt_mm.hooks import FAMTHook
-from famt_mm.photos import write_photos
+from famt_mm.engine.hooks.famt_hook import FAMTHook
+from famt_mm.utils.photos import write_photos
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = osp.join(ROOT, 'configs', 'pretrain', 'mae',
@@ -36,9 +36,9 @@ def save_panels(runner, indices, titles, out_file: str) -> None:
     """Render the panels for ``indices`` of the training set."""
     import PIL.Image
     hook = famt_hook(runner)
-    dataset = hook.refresh_dataset()
+    dataset = hook.refresh_view()
     batch = default_collate([dataset[i] for i in indices])
-    figure = famt_mm.visualization.render_batch(
+    figure = famt_mm.visualization.mask_panels.render_batch(
         runner.model, batch, hook.cues, titles=titles)
     PIL.Image.fromarray(figure).save(out_file)
 

@@ -26,14 +26,12 @@ folders must hold the same class names. MMPretrain's GPU protocol
 """
 import argparse
 import json
-import math
 import os.path as osp
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import torch
-import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import set_random_seed
@@ -41,64 +39,12 @@ from mmpretrain.datasets import CustomDataset
 from mmpretrain.registry import MODELS
 
 import famt_mm  # noqa: F401
-from famt_mm.checkpoint import load_encoder
-from famt_mm.cues import run_capturing
-from famt_mm.fileio import output_file, save_json
-from famt_mm.probes import (decoded_images, knn_accuracy, logistic_probe,
-                            torch_threads)
-
-FEATURES = ('cls', 'mean')
-
-
-@torch.no_grad()
-def features(model, inputs, batch_size=256):
-    """{'cls': (N, C) [CLS] tokens, 'mean': (N, C) mean patch tokens}
-    after the final norm (on the CPU) of (N, 3, H, W) uint8 ``inputs``."""
-    backbone = model.backbone
-    final = backbone.ln1 if backbone.final_norm else backbone.layers[-1]
-    feats = {k: [] for k in FEATURES}
-    for start in range(0, len(inputs), batch_size):
-        data = model.data_preprocessor(
-            dict(inputs=inputs[start:start + batch_size], data_samples=None),
-            False)
-        tokens = run_capturing(backbone, data['inputs'],
-                               outputs=dict(x=final))['x'].float().cpu()
-        if not torch.isfinite(tokens).all():
-            raise ValueError(
-                'the encoder gives non-finite (NaN or inf) features for '
-                f'images {start}-{start + len(tokens) - 1}')
-        feats['cls'].append(tokens[:, 0])
-        feats['mean'].append(tokens[:, 1:].mean(1))
-    return {k: torch.cat(v) for k, v in feats.items()}
-
-
-def train_linear(train_x, train_y, test_x, test_y, epochs, batch_size, lr,
-                 seed):
-    """Standardise, then a linear classifier; returns accuracies (%)."""
-    mean, std = train_x.mean(0), train_x.std(0) + 1e-6
-    train_x, test_x = (train_x - mean) / std, (test_x - mean) / std
-    classes = int(train_y.max()) + 1
-    gen = torch.Generator().manual_seed(seed)
-    head = torch.nn.Linear(train_x.shape[1], classes)
-    torch.nn.init.trunc_normal_(head.weight, std=0.01, generator=gen)
-    torch.nn.init.zeros_(head.bias)
-    head.to(train_x.device)
-    optim = torch.optim.SGD(head.parameters(), lr=lr, momentum=0.9)
-    steps = epochs * math.ceil(len(train_x) / batch_size)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(optim, steps)
-    for _ in range(epochs):
-        order = torch.randperm(len(train_x), generator=gen)
-        for i in range(0, len(order), batch_size):
-            idx = order[i:i + batch_size]
-            loss = F.cross_entropy(head(train_x[idx]), train_y[idx])
-            optim.zero_grad()
-            loss.backward()
-            optim.step()
-            sched.step()
-    with torch.no_grad():
-        acc = [(head(x).argmax(1) == y).float().mean().item() * 100
-               for x, y in ((train_x, train_y), (test_x, test_y))]
-    return dict(train_top1=round(acc[0], 2), test_top1=round(acc[1], 2))
+from famt_mm.datasets.image_folder import check_nonempty
+from famt_mm.engine.checkpoint import load_encoder
+from famt_mm.evaluation.probes import (FEATURES, decoded_images, features,
+                                       knn_accuracy, logistic_probe,
+                                       torch_threads, train_linear)
+from famt_mm.utils.fileio import output_file, save_json
 
 
 def folder_dataset(root, input_hw):
@@ -108,7 +54,10 @@ def folder_dataset(root, input_hw):
              interpolation='bicubic', backend='pillow'),
         dict(type='PackInputs')
     ]
-    return CustomDataset(data_root=root, pipeline=pipeline)
+    dataset = CustomDataset(data_root=root, pipeline=pipeline)
+    check_nonempty(dataset.get_data_info(i)['img_path']
+                   for i in range(len(dataset)))
+    return dataset
 
 
 def check_classes(train, test) -> None:

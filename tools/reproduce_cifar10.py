@@ -38,20 +38,20 @@ import glob
 import json
 import os
 import os.path as osp
-import re
-import subprocess
 import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
-from typing import Optional
 
-from shared_data import unpack_shared
-
-from famt_mm.checkpoint import checkpoint_loads
-from famt_mm.fileio import save_atomic, save_json
-from famt_mm.hooks import MODES
+from famt_mm.engine.checkpoint import checkpoint_loads
+from famt_mm.engine.hooks.famt_hook import hook_modes
+from famt_mm.evaluation.experiment import (RunFailed, check_data,
+                                           check_run_settings, default_data,
+                                           dump_run_config, load_config,
+                                           pretrain_seconds, process_env,
+                                           recipe_prefix, run_lock, run_logged,
+                                           spread_indices, warmup_cosine)
+from famt_mm.utils.fileio import save_atomic, save_json
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = osp.join(ROOT, 'configs', 'pretrain', 'mae')
@@ -60,48 +60,13 @@ RECIPES = dict(
     gpu='{}-mae_vit-tiny-p4_1xb256-coslr-200e_cifar10-32px.py')
 PRESETS = dict(cpu=dict(epochs=10, parallel=1), gpu=dict(epochs=100,
                                                          parallel=3))
-# the committed recipe of each mode (others run on FAMT's)
-CONFIG_PREFIX = {'random': 'random', 'attention': 'amt', 'famt': 'famt'}
-
-LOG_TIME = re.compile(r'(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) - mmengine')
-
-
-def default_data() -> str:
-    try:
-        return unpack_shared('cifar10-jpeg')
-    except FileNotFoundError as e:
-        sys.exit(f'no --data given and {e}: pass --data DIR with train/ '
-                 'and test/ class folders')
-
-
-def spread_indices(folder: str, count: int) -> list:
-    """``count`` indices spread evenly over the images of a class-folder
-    data set (whose file list is sorted by class)."""
-    total = sum(
-        f.lower().endswith(('.jpg', '.jpeg', '.png'))
-        for _, _, files in os.walk(folder) for f in files)
-    step = max(total, count) / count
-    return [int(i * step) for i in range(min(count, total))]
-
-
-# --parallel runs make their configs in threads, and Config.fromfile is not
-# thread-safe: two threads resolving an mmpretrain:: base at once can fail in
-# pkg_resources (TypeError: Expected str, Requirement, or Distribution)
-CONFIG_LOCK = threading.Lock()
-
-
-def load_config(path: str):
-    """``Config.fromfile(path)``, one thread at a time."""
-    from mmengine.config import Config
-    with CONFIG_LOCK:
-        return Config.fromfile(path)
 
 
 def pretrain_config(args, mode, seed, work_dir) -> str:
     """The mode's committed recipe with this run's data, seed, work dir,
     length and (gpu preset) AMP, in-memory data and workers; dumped next to
     its outputs. Returns the dumped path."""
-    recipe = RECIPES[args.preset].format(CONFIG_PREFIX.get(mode, 'famt'))
+    recipe = RECIPES[args.preset].format(recipe_prefix(mode))
     cfg = load_config(osp.join(CONFIGS, recipe))
     cfg.custom_hooks[0].mode = mode  # 'frequency' runs on the FAMT recipe
     pipeline = [t for t in cfg.train_dataloader.dataset.pipeline
@@ -124,40 +89,10 @@ def pretrain_config(args, mode, seed, work_dir) -> str:
     if args.preset == 'gpu' and args.device == 'cuda':
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.dtype = 'bfloat16'
-    epochs = args.epochs
-    if epochs != cfg.train_cfg.max_epochs:
-        warm = epochs // 10  # 10% linear warm-up, then cosine
-        cfg.train_cfg.max_epochs = epochs
-        cfg.param_scheduler = [
-            dict(type='LinearLR', start_factor=1e-4, by_epoch=True, begin=0,
-                 end=warm, convert_to_iter_based=True),
-        ] if warm else []
-        cfg.param_scheduler.append(
-            dict(type='CosineAnnealingLR', T_max=epochs - warm,
-                 by_epoch=True, begin=warm, end=epochs,
-                 convert_to_iter_based=True))
+    if args.epochs != cfg.train_cfg.max_epochs:
+        cfg.train_cfg.max_epochs = args.epochs
+        cfg.param_scheduler = warmup_cosine(args.epochs, args.epochs // 10)
     return dump_run_config(cfg, seed, work_dir, log_interval=50)
-
-
-def dump_run_config(cfg, seed: int, work_dir: str, log_interval: int) -> str:
-    """Finish a run's config (atomic checkpoint every epoch, only the
-    latest kept, so an interrupted run resumes where it stopped; seed;
-    work dir) and dump it next to its outputs. Returns the dumped path."""
-    cfg.default_hooks.checkpoint = dict(type='SafeCheckpointHook', interval=1,
-                                        max_keep_ckpts=1)
-    cfg.default_hooks.logger = dict(type='LoggerHook', interval=log_interval)
-    cfg.randomness = dict(seed=seed, diff_rank_seed=True)
-    cfg.work_dir = work_dir
-    path = osp.join(work_dir, 'pretrain_config.py')
-    os.makedirs(work_dir, exist_ok=True)
-    cfg.dump(path)
-    return path
-
-
-def run(cmd, log, env=None):
-    with open(log, 'a') as f:
-        subprocess.run(cmd, check=True, stdout=f, stderr=subprocess.STDOUT,
-                       cwd=ROOT, env=env)
 
 
 def run_settings(args) -> dict:
@@ -167,73 +102,31 @@ def run_settings(args) -> dict:
                 max_images=args.max_images, device=args.device)
 
 
-def check_settings(args, work_dir) -> None:
-    """Record the settings in a new run directory; refuse one that holds a
-    run made with others (its numbers would be reported as these)."""
-    path = osp.join(work_dir, 'settings.json')
-    now = run_settings(args)
-    if osp.isfile(path):
-        with open(path) as f:
-            then = json.load(f)
-        changed = [f'{k} {then.get(k)!r} -> {v!r}' for k, v in now.items()
-                   if then.get(k) != v]
-        if changed:
-            sys.exit(f'{work_dir} holds a run with other settings '
-                     f'({", ".join(changed)}); use another --work-dir')
-    else:
-        save_json(path, now)
-
-
-def process_env(args) -> dict:
-    """The environment of a run's processes."""
-    env = dict(os.environ)
-    if args.device == 'cpu':  # keeps a present GPU out of the run
-        env['CUDA_VISIBLE_DEVICES'] = ''
-    if args.parallel > 1 and 'OMP_NUM_THREADS' not in env:
-        # runs side by side share the cores; each with all of them as
-        # torch threads slows both (on 2 cores a probe took 52 s, not 15)
-        env['OMP_NUM_THREADS'] = str(max(1, (os.cpu_count() or 1) //
-                                         args.parallel))
-    return env
-
-
 def one_run(args, mode, seed) -> None:
     """Pretrain (or resume) and probe one run, skipping what is done."""
     work_dir = osp.join(args.work_dir, f'{mode}_seed{seed}')
     probe_file = osp.join(work_dir, 'probe.json')
-    os.makedirs(work_dir, exist_ok=True)
-    check_settings(args, work_dir)
+    try:
+        check_run_settings(work_dir, run_settings(args))
+    except ValueError as e:
+        sys.exit(str(e))
     config = osp.join(work_dir, 'pretrain_config.py')
     ckpt = osp.join(work_dir, f'epoch_{args.epochs}.pth')
-    env = process_env(args)
-    if not checkpoint_loads(ckpt):
-        config = pretrain_config(args, mode, seed, work_dir)
-        run([sys.executable, 'tools/train.py', config, '--resume'],
-            osp.join(work_dir, 'pretrain.log'), env)
-    if not osp.isfile(probe_file):
-        run([sys.executable, 'tools/linear_probe.py', config, ckpt, '--train',
-             osp.join(args.data, 'train'), '--test',
-             osp.join(args.data, 'test'), '--seed', str(seed), '--device',
-             args.device, '--out', probe_file] +
-            (['--max-images', str(args.max_images)]
-             if args.max_images else []),
-            osp.join(work_dir, 'probe.log'), env)
-
-
-def pretrain_seconds(work_dir) -> Optional[int]:
-    """The pretraining's wall time summed over its starts (MMEngine writes
-    one timestamped log per start), first to last log line of each: an
-    interrupted start counts up to its last line, a resume adds its own."""
-    total, found = 0.0, False
-    for log in glob.glob(osp.join(work_dir, '*', '*.log')):
-        with open(log, errors='replace') as f:
-            stamps = [m.group(1) for m in map(LOG_TIME.match, f) if m]
-        if stamps:
-            first, last = (datetime.strptime(t, '%Y/%m/%d %H:%M:%S')
-                           for t in (stamps[0], stamps[-1]))
-            total += (last - first).total_seconds()
-            found = True
-    return round(total) if found else None
+    env = process_env(args.device, args.parallel)
+    with run_lock(work_dir):
+        if not checkpoint_loads(ckpt):
+            config = pretrain_config(args, mode, seed, work_dir)
+            run_logged([sys.executable, 'tools/train.py', config, '--resume'],
+                       osp.join(work_dir, 'pretrain.log'), env, cwd=ROOT)
+        if not osp.isfile(probe_file):
+            run_logged(
+                [sys.executable, 'tools/linear_probe.py', config, ckpt,
+                 '--train', osp.join(args.data, 'train'), '--test',
+                 osp.join(args.data, 'test'), '--seed', str(seed),
+                 '--device', args.device, '--out', probe_file] +
+                (['--max-images', str(args.max_images)]
+                 if args.max_images else []),
+                osp.join(work_dir, 'probe.log'), env, cwd=ROOT)
 
 
 def run_row(work_dir, mode, seed) -> dict:
@@ -251,7 +144,7 @@ def finished_runs(args) -> list:
     """Every probed run of this many epochs in the work dir, this
     invocation's or an earlier one's, by seed and mode."""
     rows = []
-    for mode in MODES:
+    for mode in hook_modes():
         for probe in glob.glob(
                 osp.join(args.work_dir, f'{mode}_seed*', 'probe.json')):
             work_dir = osp.dirname(probe)
@@ -259,7 +152,8 @@ def finished_runs(args) -> list:
             if seed.isdigit() and osp.isfile(
                     osp.join(work_dir, f'epoch_{args.epochs}.pth')):
                 rows.append(run_row(work_dir, mode, int(seed)))
-    return sorted(rows, key=lambda r: (r['seed'], MODES.index(r['mode'])))
+    modes = hook_modes()
+    return sorted(rows, key=lambda r: (r['seed'], modes.index(r['mode'])))
 
 
 def write_summary(args, rows):
@@ -292,7 +186,7 @@ def main():
     parser.add_argument('--seeds', type=int, nargs='+', default=[0])
     parser.add_argument('--modes', nargs='+',
                         default=['random', 'attention', 'famt'],
-                        choices=MODES)
+                        choices=hook_modes())
     parser.add_argument('--device', choices=['cpu', 'cuda'])
     parser.add_argument('--parallel', type=int,
                         help='runs at a time (default: 1 cpu, 3 gpu); each '
@@ -326,11 +220,15 @@ def main():
     if args.workers is None and args.preset == 'gpu':
         args.workers = max(1, (os.cpu_count() or 2) // args.parallel - 1)
     # absolute: the runs start in the repository root
-    args.data = osp.abspath(args.data or default_data())
+    try:
+        args.data = osp.abspath(args.data or default_data())
+    except ValueError as e:  # the shared archive is absent
+        sys.exit(str(e))
+    try:
+        check_data(args.data)  # before anything trains, not after
+    except ValueError as e:
+        parser.error(str(e))
     args.work_dir = osp.abspath(args.work_dir)
-    for split in ('train', 'test'):
-        if not osp.isdir(osp.join(args.data, split)):
-            sys.exit(f'{args.data} has no {split}/ folder')
     jobs = [(mode, seed) for seed in args.seeds for mode in args.modes]
 
     lock = threading.Lock()
@@ -343,8 +241,11 @@ def main():
         with lock:
             write_summary(args, finished_runs(args))
 
-    with ThreadPoolExecutor(args.parallel) as pool:
-        list(pool.map(one, jobs))
+    try:
+        with ThreadPoolExecutor(args.parallel) as pool:
+            list(pool.map(one, jobs))
+    except RunFailed as e:
+        sys.exit(f'reproduce: {e}')
 
 
 if __name__ == '__main__':

@@ -79,8 +79,8 @@ its own worktree (git worktree add ../famt-study COMMIT).
 """
 import argparse
 import glob
+import hashlib
 import json
-import math
 import os
 import os.path as osp
 import statistics
@@ -91,12 +91,16 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
-from reproduce_cifar10 import (CONFIG_PREFIX, default_data, dump_run_config,
-                               load_config, pretrain_seconds, process_env, run,
-                               spread_indices)
-
-from famt_mm.checkpoint import checkpoint_loads
-from famt_mm.fileio import save_atomic, save_json
+from famt_mm.engine.checkpoint import checkpoint_loads
+from famt_mm.evaluation.experiment import (RunFailed, check_data,
+                                           check_run_settings, default_data,
+                                           dump_run_config, load_config,
+                                           pretrain_seconds, process_env,
+                                           recipe_prefix, run_lock, run_logged,
+                                           spread_indices, start_from_branch,
+                                           warmup_cosine)
+from famt_mm.evaluation.statistics import paired_summary
+from famt_mm.utils.fileio import save_atomic, save_json
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 RECIPE = osp.join(ROOT, 'configs', 'pretrain', 'mae',
@@ -143,7 +147,8 @@ DECOMPOSITION = (
 
 
 def git_commit() -> dict:
-    """The commit of the code that runs, and whether it has changes."""
+    """The commit of the code that runs, whether it has changes, and a
+    hash of those changes (tools/study.py aside: see only_study_changed)."""
     def git(*args):
         return subprocess.run(['git', *args], cwd=ROOT, capture_output=True,
                               text=True).stdout.strip()
@@ -151,9 +156,18 @@ def git_commit() -> dict:
     if not commit:  # a copy without .git: tools/device_study.sh says it
         commit, _, dirty = os.environ.get('FAMT_STUDY_COMMIT', '').partition(
             ' ')
-        return dict(commit=commit or 'unknown', dirty=dirty == 'dirty')
+        return dict(commit=commit or 'unknown', dirty=dirty == 'dirty',
+                    diff='')
+    code = ('famt_mm', 'tools', 'configs', 'requirements.txt')
+    changes = git('diff', 'HEAD', '--', *code, ':(exclude)tools/study.py')
+    for path in git('ls-files', '--others', '--exclude-standard', '--',
+                    *code).split():
+        with open(osp.join(ROOT, path), 'rb') as f:
+            changes += f'\n{path}\n' + hashlib.sha256(f.read()).hexdigest()
     return dict(commit=commit, dirty=bool(git(
-        'status', '--porcelain', '--', 'famt_mm', 'tools', 'configs')))
+        'status', '--porcelain', '--', *code)),
+        diff=hashlib.sha256(changes.encode()).hexdigest()[:16]
+        if changes else '')
 
 
 def settings(args) -> dict:
@@ -175,10 +189,10 @@ def check_study(args) -> tuple:
     first = now
     for earlier in (path, args.results):  # the results file is the oldest
         if earlier and osp.isfile(earlier):
-            with open(earlier) as f:
-                then = json.load(f)
+            then = read_study_file(earlier)
             check_same_study(then, now, earlier)
-            first = {k: then[k] for k in ('settings', 'commit', 'dirty')}
+            first = {k: then[k] for k in ('settings', 'commit', 'dirty',
+                                          'diff') if k in then}
     if not osp.isfile(path):
         if now['dirty']:
             print('[study] warning: famt_mm/, tools/ or configs/ have '
@@ -186,6 +200,24 @@ def check_study(args) -> tuple:
                   'the code that runs', flush=True)
         save_json(path, now)
     return first, now
+
+
+def read_study_file(path: str) -> dict:
+    """A study.json or --results file; exits naming it when it is not
+    one (truncated, not JSON, not an object with 'settings' and 'runs')."""
+    try:
+        with open(path) as f:
+            study = json.load(f)
+    except (OSError, ValueError) as e:
+        sys.exit(f'study: {path} cannot be read as a study file ({e}); '
+                 'restore it (git checkout, or the work dir\'s results.json) '
+                 'or pass another --results / --work-dir')
+    missing = [k for k in ('settings', 'commit') if not isinstance(
+        study, dict) or k not in study]
+    if missing:
+        sys.exit(f'study: {path} is not a study file (no {missing[0]!r}); '
+                 'pass the results.json of a study, or another --results')
+    return study
 
 
 def check_same_study(then: dict, now: dict, where: str) -> None:
@@ -196,6 +228,15 @@ def check_same_study(then: dict, now: dict, where: str) -> None:
         sys.exit(f'study: {where} holds a study with other settings '
                  f'({"; ".join(changed)}); use another --work-dir / '
                  '--results')
+    then_diff = then.get('diff', '' if not then.get('dirty') else None)
+    if now['diff'] != then_diff:
+        sys.exit(f'study: {where} was made from commit {then["commit"]}'
+                 + (' with uncommitted changes' if then.get('dirty') else '')
+                 + '; this code has ' + ('no ' if not now['diff'] else
+                                         'other ' if then_diff else '')
+                 + 'uncommitted changes under famt_mm/, tools/ or configs/, '
+                 'so its numbers would not be the same code\'s: continue '
+                 'from the code the study started with')
     if now['commit'] != then['commit'] and not only_study_changed(
             then['commit'], now['commit']):
         sys.exit(f'study: {where} was made at commit {then["commit"]}; '
@@ -226,17 +267,7 @@ def arm_hook(arm: str) -> dict:
 
 def recipe(arm: str) -> str:
     """The committed config an arm starts from (the controls: FAMT's)."""
-    return RECIPE.format(CONFIG_PREFIX.get(arm_hook(arm)['mode'], 'famt'))
-
-
-def schedule(cfg, total: int) -> None:
-    """One linear warm-up epoch, then a cosine to epoch ``total``."""
-    cfg.param_scheduler = [
-        dict(type='LinearLR', start_factor=1e-4, by_epoch=True, begin=0,
-             end=1, convert_to_iter_based=True),
-        dict(type='CosineAnnealingLR', T_max=total - 1, by_epoch=True,
-             begin=1, end=total, convert_to_iter_based=True)
-    ]
+    return RECIPE.format(recipe_prefix(arm_hook(arm)['mode']))
 
 
 def run_config(args, arm: str, seed: int, work_dir: str) -> str:
@@ -258,8 +289,9 @@ def run_config(args, arm: str, seed: int, work_dir: str) -> str:
     # the same schedule for the branch and every E-epoch arm: the branch is
     # their first W epochs (an equal-compute arm's cosine is stretched)
     total = args.branch_epoch + args.epochs
-    schedule(cfg, total if arm is None else
-             args.branch_epoch + args.arm_epochs[arm])
+    cfg.param_scheduler = warmup_cosine(
+        total if arm is None else args.branch_epoch + args.arm_epochs[arm],
+        warmup=1)
     cfg.train_cfg.max_epochs = args.branch_epoch if arm is None else \
         args.branch_epoch + args.arm_epochs[arm]
     cfg.custom_hooks = [
@@ -272,51 +304,6 @@ def run_config(args, arm: str, seed: int, work_dir: str) -> str:
         cfg.optim_wrapper.type = 'BF16OptimWrapper'
         cfg.optim_wrapper.pop('loss_scale', None)
     return dump_run_config(cfg, seed, work_dir, log_interval=20)
-
-
-def stretch_schedule(src: str, dst: str, total: int, stretched: int) -> None:
-    """Write checkpoint ``src`` to ``dst`` with its cosine ending at epoch
-    ``stretched`` instead of ``total``. MMEngine's cosine is chainable: from
-    the branch's learning rate it follows the longer cosine's ratios down to
-    its minimum at the new end."""
-    import torch
-
-    from famt_mm import compat  # noqa: F401  (MMEngine's checkpoint globals)
-    ckpt = torch.load(src, map_location='cpu', weights_only=True)
-    cosine = [s for s in ckpt['param_schedulers'] if 'T_max' in s]
-    if len(cosine) != 1:
-        raise ValueError(f'{src}: expected one cosine scheduler state, found '
-                         f'{len(cosine)}')
-    cosine = cosine[0]
-    iters = cosine['T_max'] // (total - 1)  # iterations per epoch
-    if cosine['T_max'] != iters * (total - 1) or cosine['end'] != \
-            iters * total:
-        raise ValueError(f'{src}: its cosine (T_max {cosine["T_max"]}, end '
-                         f'{cosine["end"]}) does not end at epoch {total}')
-    cosine.update(T_max=iters * (stretched - 1), end=iters * stretched)
-    save_atomic(dst, lambda f: torch.save(ckpt, f))
-
-
-def start_from_branch(branch_ckpt: str, work_dir: str,
-                      stretch: tuple = None) -> None:
-    """Give an arm the branch checkpoint as its last one (a hard link:
-    shared, not recomputed or copied), unless it has started already.
-    ``stretch`` = (total, stretched): a copy with its cosine stretched
-    (stretch_schedule) instead of the link."""
-    last = osp.join(work_dir, 'last_checkpoint')
-    if osp.isfile(last):
-        return
-    target = osp.join(work_dir, osp.basename(branch_ckpt))
-    if stretch:
-        stretch_schedule(branch_ckpt, target, *stretch)
-    elif not osp.isfile(target):
-        try:
-            os.link(branch_ckpt, target)
-        except OSError:  # another file system: a copy
-            import shutil
-            shutil.copyfile(branch_ckpt, target)
-    text = target.encode()
-    save_atomic(last, lambda f: f.write(text))
 
 
 def run_epochs(args, arm) -> int:
@@ -335,7 +322,8 @@ def run_env(args, arm) -> dict:
     """The branch gets every thread; arms running --parallel share them."""
     threads = args.threads if arm is None else max(
         1, args.threads // args.parallel)
-    return dict(process_env(args), OMP_NUM_THREADS=str(threads),
+    return dict(process_env(args.device, args.parallel),
+                OMP_NUM_THREADS=str(threads),
                 PYTHONPATH=ROOT)
 
 
@@ -353,18 +341,26 @@ def pretrain(args, arm, seed) -> tuple:
 def train_run(args, arm, seed, branch=None) -> tuple:
     work_dir = run_dir(args, arm, seed)
     epochs = run_epochs(args, arm)
+    try:  # an edited settings file must not continue another run's epochs
+        check_run_settings(work_dir, dict(settings(args), arm=arm or
+                                          'branch', seed=seed, epochs=epochs))
+    except ValueError as e:
+        sys.exit(f'study: {e}')
     ckpt = osp.join(work_dir, f'epoch_{epochs}.pth')
     config = osp.join(work_dir, 'pretrain_config.py')
     if checkpoint_loads(ckpt):
         return config, ckpt
-    config = run_config(args, arm, seed, work_dir)
-    if arm is not None:
-        total = args.branch_epoch + args.epochs
-        start_from_branch(branch, work_dir,
-                          None if epochs == total else (total, epochs))
-    print(f'[study] seed {seed}: {arm or "branch"} pretraining', flush=True)
-    run([sys.executable, 'tools/train.py', config, '--resume'],
-        osp.join(work_dir, 'pretrain.log'), run_env(args, arm))
+    with run_lock(work_dir):
+        config = run_config(args, arm, seed, work_dir)
+        if arm is not None:
+            total = args.branch_epoch + args.epochs
+            start_from_branch(branch, work_dir,
+                              None if epochs == total else (total, epochs))
+        print(f'[study] seed {seed}: {arm or "branch"} pretraining',
+              flush=True)
+        run_logged([sys.executable, 'tools/train.py', config, '--resume'],
+                   osp.join(work_dir, 'pretrain.log'), run_env(args, arm),
+                   cwd=ROOT)
     if not checkpoint_loads(ckpt):
         sys.exit(f'study: {ckpt} missing or unreadable after training; see '
                  f'{work_dir}/pretrain.log')
@@ -385,13 +381,16 @@ def one_run(args, arm, seed) -> dict:
     probe_file = osp.join(work_dir, 'probe.json')
     if not osp.isfile(probe_file):
         print(f'[study] seed {seed}: {arm or "branch"} probes', flush=True)
-        run([sys.executable, 'tools/linear_probe.py', config, *weights,
-             '--train', osp.join(args.data, 'train'), '--test',
-             osp.join(args.data, 'test'), '--seed', str(seed), '--device',
-             args.device, '--out', probe_file] +
-            (['--max-images', str(args.max_images)]
-             if args.max_images else []),
-            osp.join(work_dir, 'probe.log'), run_env(args, arm))
+        with run_lock(work_dir):
+            run_logged(
+                [sys.executable, 'tools/linear_probe.py', config, *weights,
+                 '--train', osp.join(args.data, 'train'), '--test',
+                 osp.join(args.data, 'test'), '--seed', str(seed),
+                 '--device', args.device, '--out', probe_file] +
+                (['--max-images', str(args.max_images)]
+                 if args.max_images else []),
+                osp.join(work_dir, 'probe.log'), run_env(args, arm),
+                cwd=ROOT)
     return row(args, arm or 'branch', seed, work_dir,
                0 if arm == FLOOR else run_epochs(args, arm))
 
@@ -443,14 +442,14 @@ def row(args, name, seed, work_dir, epochs) -> dict:
 
 def refreshes_weights(arm: str) -> bool:
     """Whether an arm's masks follow refreshed weights."""
-    from famt_mm.weights import FUSION_MODES
-    return arm_hook(arm)['mode'] in FUSION_MODES
+    from famt_mm.models.utils.patch_weights import FUSIONS
+    return arm_hook(arm)['mode'] in FUSIONS
 
 
 def refreshes(args, epochs: int) -> int:
     """Refreshes in ``epochs`` epochs after the branch: FAMTHook's
     schedule (one at W, then every --interval epochs)."""
-    from famt_mm.hooks import refresh_schedule
+    from famt_mm.engine.hooks.famt_hook import refresh_schedule
     return len(refresh_schedule('famt', args.branch_epoch, args.interval,
                                 args.branch_epoch + epochs)[1])
 
@@ -501,27 +500,11 @@ def flops(args) -> dict:
                   for k, v in f.items()} for arm, f in out.items()}
 
 
-def t_quantile(df: int) -> float:
-    from scipy.stats import t
-    return float(t.ppf(0.975, df))
-
-
 def paired(rows, arm, metric, base='random') -> dict:
-    """Mean paired difference arm - base over seeds, 95% t interval."""
+    """Paired differences arm - base over seeds (:func:`paired_summary`)."""
     by_seed = {r['seed']: r[metric] for r in rows if r['arm'] == base}
-    diffs = [r[metric] - by_seed[r['seed']] for r in rows
-             if r['arm'] == arm and r['seed'] in by_seed]
-    out = dict(n=len(diffs), diffs=[round(d, 2) for d in diffs])
-    if diffs:
-        out['mean'] = round(statistics.mean(diffs), 2)
-    if len(diffs) >= 2:
-        half = t_quantile(len(diffs) - 1) * statistics.stdev(diffs) / \
-            math.sqrt(len(diffs))
-        low, high = out['mean'] - half, out['mean'] + half
-        out.update(ci95=[round(low, 2), round(high, 2)],
-                   reading='gain' if low > 0 else
-                   'loss' if high < 0 else 'no difference shown')
-    return out
+    return paired_summary([r[metric] - by_seed[r['seed']] for r in rows
+                           if r['arm'] == arm and r['seed'] in by_seed])
 
 
 def summary(args, study, rows, flop_table) -> dict:
@@ -667,13 +650,17 @@ def parse_args(argv=None):
     if 'random' not in args.arms:
         parser.error('--arms must include random: the others are '
                      'compared with it')
-    args.data = osp.abspath(args.data or default_data())
+    try:
+        args.data = osp.abspath(args.data or default_data())
+    except ValueError as e:  # the shared archive is absent
+        sys.exit(str(e))
+    try:
+        check_data(args.data)  # before anything trains, not after
+    except ValueError as e:
+        parser.error(str(e))
     args.work_dir = osp.abspath(args.work_dir)
     if args.results:
         args.results = osp.abspath(args.results)
-    for split in ('train', 'test'):
-        if not osp.isdir(osp.join(args.data, split)):
-            parser.error(f'--data {args.data} has no {split}/ folder')
     return args
 
 
@@ -694,8 +681,7 @@ def main():
               for s in args.seeds]
     rows = []
     if args.results and osp.isfile(args.results):
-        with open(args.results) as f:
-            rows = json.load(f)['runs']
+        rows = read_study_file(args.results).get('runs', [])
         for r in rows:  # runs from before runs recorded their commit
             r.setdefault('commit', study['commit'])
     done = {(r['arm'], r['seed']) for r in rows}  # in earlier sessions
@@ -719,8 +705,11 @@ def main():
             write_results(args, result)
 
     # a failed job stops the study (list() re-raises its exception)
-    with ThreadPoolExecutor(args.parallel) as pool:
-        list(pool.map(run_job, jobs))
+    try:
+        with ThreadPoolExecutor(args.parallel) as pool:
+            list(pool.map(run_job, jobs))
+    except RunFailed as e:
+        sys.exit(f'study: {e}')
 
 
 if __name__ == '__main__':

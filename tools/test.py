@@ -6,8 +6,9 @@ benchmarks, detection, segmentation).
 """
 from mmengine.runner import Runner
 
-from famt_mm.launch import launch_config, launcher_parser, parse_launch_args
-from famt_mm.tiers import full_environment_needed
+from famt_mm.utils.launch import (launch_config, launcher_parser,
+                                  parse_launch_args)
+from famt_mm.utils.tiers import full_environment_needed
 
 
 def main():

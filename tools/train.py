@@ -9,8 +9,9 @@ custom_imports pull in famt_mm. Multi-GPU: tools/dist_train.sh.
 """
 from mmengine.runner import Runner
 
-from famt_mm.launch import launch_config, launcher_parser, parse_launch_args
-from famt_mm.tiers import full_environment_needed
+from famt_mm.utils.launch import (launch_config, launcher_parser,
+                                  parse_launch_args, train_or_explain)
+from famt_mm.utils.tiers import full_environment_needed
 
 
 def main():
@@ -39,7 +40,7 @@ def train(args):
         cfg.resume, cfg.load_from = True, None
     elif args.resume:
         cfg.resume, cfg.load_from = True, args.resume
-    Runner.from_cfg(cfg).train()
+    train_or_explain(Runner.from_cfg(cfg))
 
 
 if __name__ == '__main__':

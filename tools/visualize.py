@@ -20,11 +20,12 @@ from mmpretrain.registry import HOOKS, MODELS, TRANSFORMS
 from PIL import Image
 
 import famt_mm  # noqa: F401
-from famt_mm.checkpoint import load_encoder
-from famt_mm.fileio import output_file, save_atomic
-from famt_mm.refresh import refresh_transforms
-from famt_mm.visualization import render_batch
-from famt_mm.weights import FUSION_MODES
+from famt_mm.datasets.image_folder import check_nonempty
+from famt_mm.engine.checkpoint import load_encoder
+from famt_mm.engine.refresh import refresh_transforms
+from famt_mm.models.utils.patch_weights import FUSIONS
+from famt_mm.utils.fileio import output_file, save_atomic
+from famt_mm.visualization.mask_panels import render_batch
 
 
 def main():
@@ -35,7 +36,7 @@ def main():
     parser.add_argument('--out', required=True,
                         type=output_file('.png', '.jpg', '.jpeg'),
                         help='PNG (or JPEG) to write')
-    parser.add_argument('--mode', choices=FUSION_MODES,
+    parser.add_argument('--mode', choices=tuple(FUSIONS),
                         help="weight fusion; default: the config's FAMTHook "
                         "mode ('famt' for a random-masking config)")
     parser.add_argument('--seed', type=int, default=0, help='mask seed')
@@ -44,6 +45,10 @@ def main():
     missing = [p for p in args.images if not osp.isfile(p)]
     if missing:
         sys.exit(f'not found: {missing}')
+    try:
+        check_nonempty(args.images)
+    except ValueError as e:
+        sys.exit(f'visualize: {e}')
 
     cfg = Config.fromfile(args.config)
     if args.cfg_options:

@@ -5,7 +5,7 @@
 _base_ = 'mmseg::mae/mae-base_upernet_8xb2-amp-160k_ade20k-512x512.py'
 checkpoint = 'checkpoints/famt_vit-b_seg.pth'  # the converted backbone
 model = dict(pretrained=checkpoint)
-# atomic checkpoints (famt_mm.checkpoint): a kill during a save loses nothing
+# atomic checkpoints (SafeCheckpointHook): a kill during a save loses nothing
 custom_imports = dict(imports=['famt_mm'], allow_failed_imports=False)
 default_hooks = dict(
     checkpoint=dict(type='mmpretrain.SafeCheckpointHook'))

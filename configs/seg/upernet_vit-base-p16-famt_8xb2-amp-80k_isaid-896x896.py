@@ -45,7 +45,7 @@ param_scheduler = [
          by_epoch=False)
 ]
 train_dataloader = dict(batch_size=2)
-# atomic checkpoints (famt_mm.checkpoint): a kill during a save loses nothing
+# atomic checkpoints (SafeCheckpointHook): a kill during a save loses nothing
 custom_imports = dict(imports=['famt_mm'], allow_failed_imports=False)
 default_hooks = dict(
     checkpoint=dict(type='mmpretrain.SafeCheckpointHook'))

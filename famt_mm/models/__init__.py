@@ -1,8 +1,10 @@
-from .famt_base import FAMTMaskingMixin
-from .mae import FAMTMAE, FAMTMAEPretrainDecoder, FAMTMAEViT
-from .simmim import FAMTSimMIM, FAMTSimMIMSwinTransformer, FAMTSimMIMViT
+from .selfsup import (FAMTMAE, FAMTMAEPretrainDecoder, FAMTMAEViT,
+                      FAMTMaskingMixin, FAMTSimMIM, FAMTSimMIMSwinTransformer,
+                      FAMTSimMIMViT)
+from .utils import FAMTMaskGenerator
 
 __all__ = [
     'FAMTMaskingMixin', 'FAMTMAE', 'FAMTMAEPretrainDecoder', 'FAMTMAEViT',
-    'FAMTSimMIM', 'FAMTSimMIMSwinTransformer', 'FAMTSimMIMViT'
+    'FAMTSimMIM', 'FAMTSimMIMSwinTransformer', 'FAMTSimMIMViT',
+    'FAMTMaskGenerator'
 ]

@@ -1,15 +1,4 @@
-"""What the benchmark modes share: configs and their FAMTHook."""
-from mmengine.config import Config
-
-
-def load_cfg(path, args):
-    if '::' in path:  # a config of an installed package, e.g. mmpretrain::
-        from mmengine.hub import get_config
-        cfg = get_config(path)
-    else:
-        cfg = Config.fromfile(path)
-    cfg.merge_from_dict(args.cfg_options)
-    return cfg
+"""What the benchmark modes share: the configs' FAMTHook."""
 
 
 def famt_hook_cfg(cfg):

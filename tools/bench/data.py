@@ -8,9 +8,9 @@ import time
 
 import numpy as np
 from mmengine.registry import MODELS, init_default_scope
-from shared_data import unpack_shared
 
-from .common import load_cfg
+from famt_mm.evaluation.experiment import load_config
+from famt_mm.utils.shared_data import unpack_shared
 
 
 def train_pipeline_cfg(cfg) -> list:
@@ -34,7 +34,7 @@ def data_mode(args) -> list:
     from mmengine.dataset import Compose
     from mmpretrain.registry import TRANSFORMS
 
-    from famt_mm.transforms import LoadFAMTWeights
+    from famt_mm.datasets.transforms import LoadFAMTWeights
     folder = args.data or default_images()
     files = sorted(
         osp.join(d, f) for d, _, names in os.walk(folder) for f in names
@@ -44,7 +44,7 @@ def data_mode(args) -> list:
     tmp = tempfile.mkdtemp(prefix='famt_bench_data_')
     pipelines, names = [], []
     for path in args.configs:
-        cfg = load_cfg(path, args)
+        cfg = load_config(path, args.cfg_options)
         init_default_scope(cfg.get('default_scope', 'mmpretrain'))
         pipeline = Compose(
             [TRANSFORMS.build(t) for t in train_pipeline_cfg(cfg)])

@@ -6,8 +6,9 @@ import time
 
 from mmpretrain.registry import HOOKS
 
-from famt_mm.hooks import FAMTHook, interval_epochs
-from .common import famt_hook_cfg, load_cfg
+from famt_mm.engine.hooks.famt_hook import FAMTHook, interval_epochs
+from famt_mm.evaluation.experiment import load_config
+from .common import famt_hook_cfg
 
 
 def epoch_mode(args) -> list:
@@ -15,7 +16,7 @@ def epoch_mode(args) -> list:
 
     rows = []
     for path in args.configs:
-        cfg = load_cfg(path, args)
+        cfg = load_config(path, args.cfg_options)
         hook_cfg = famt_hook_cfg(cfg)
         # with the hook's defaults, before the run is cut to one epoch
         interval = interval_epochs(HOOKS.build(hook_cfg).interval,

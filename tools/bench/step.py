@@ -16,9 +16,10 @@ from mmpretrain.structures import DataSample
 from torch.utils.flop_counter import FlopCounterMode
 
 import famt_mm  # noqa: F401
-from famt_mm.hooks import interval_epochs, trained_phase
-from famt_mm.refresh import batch_weights, eval_mode
-from .common import famt_hook_cfg, load_cfg
+from famt_mm.engine.hooks.famt_hook import interval_epochs, trained_phase
+from famt_mm.evaluation.experiment import load_config
+from famt_mm.models.utils.cues import batch_weights, eval_mode
+from .common import famt_hook_cfg
 
 CLI = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
                'benchmark.py')
@@ -29,7 +30,7 @@ class Bench:
 
     def __init__(self, path, args, amp=None):
         amp = args.amp if amp is None else amp
-        cfg = load_cfg(path, args)
+        cfg = load_config(path, args.cfg_options)
         init_default_scope(cfg.get('default_scope', 'mmpretrain'))
         if cfg.get('data_preprocessor') is not None:
             cfg.model.setdefault('data_preprocessor', cfg.data_preprocessor)
@@ -125,7 +126,7 @@ def memory_probe(args) -> dict:
     """Run in a fresh process: one config's peak memory over W+2 steps,
     from after the registries' lazy imports (model, optimiser states,
     gradients and activations)."""
-    cfg = load_cfg(args.configs[0], args)
+    cfg = load_config(args.configs[0], args.cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     MODELS.get(cfg.model.type)  # triggers the registry's imports
     base = proc_status_mb('VmRSS')

@@ -12,12 +12,12 @@ import torch
 import torch.nn as nn
 from mmengine.model.weight_init import trunc_normal_
 from mmpretrain.models import SimMIM, SimMIMSwinTransformer, VisionTransformer
-from mmpretrain.models.utils import resize_pos_embed
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-from ..contract import MASKED
-from ..masking import split_ids
+from ...utils.contract import MASKED
+from ..utils.mask_generator import split_ids
+from ..utils.vit_embed import embed_patches
 from .famt_base import FAMTMaskingMixin
 from .mae import gather_tokens
 
@@ -58,10 +58,8 @@ class FAMTSimMIMViT(VisionTransformer):
         if counts is None:
             raise ValueError('FAMTSimMIMViT needs the mask code\'s counts '
                              '(FAMTMaskGenerator.patch_counts)')
-        x, hw = self.patch_embed(x)
+        x, pos, hw = embed_patches(self, x)
         batch, _, channels = x.shape
-        pos = resize_pos_embed(self.pos_embed, self.patch_resolution, hw,
-                               self.interpolate_mode, self.num_extra_tokens)
         extra = self.num_extra_tokens
         x = torch.where((mask == MASKED)[..., None],
                         self.mask_token.to(x.dtype), x) + pos[:, extra:]
@@ -138,14 +136,6 @@ class FAMTSimMIM(FAMTMaskingMixin, SimMIM):
                  **kwargs):
         super().__init__(*args, **kwargs)
         self.init_masking(mask_generator, warmup_mask_generator)
-        throws = getattr(self.backbone, 'supports_throwing', False)
-        for gen in (self.mask_generator, self.warmup_mask_generator):
-            if gen.throw_ratio > 0 and not throws:
-                raise ValueError(
-                    f'{type(self.backbone).__name__} cannot drop tokens (its '
-                    f'windows need the full patch grid), but a mask generator '
-                    f'has throw_ratio={gen.throw_ratio}: set throw_ratio=0 '
-                    'for masking only, or use FAMTSimMIMViT to throw')
 
     def loss(self, inputs: torch.Tensor, data_samples: List[DataSample],
              **kwargs) -> Dict[str, torch.Tensor]:

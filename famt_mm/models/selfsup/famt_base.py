@@ -5,7 +5,7 @@ import torch
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-from ..contract import MASKED, THROWN, WEIGHTS_KEY
+from ...utils.contract import MASKED, THROWN, WEIGHTS_KEY
 
 # 'guided': mask_generator on the batch's weights; 'uniform': the same
 # generator and counts on uniform weights; 'uniform_nothrow': that draw with
@@ -26,10 +26,20 @@ class FAMTMaskingMixin:
 
     def init_masking(self, mask_generator: dict,
                      warmup_mask_generator: dict) -> None:
-        """Build both generators; the phase starts unset."""
+        """Build both generators; the phase starts unset. A generator that
+        throws needs a backbone whose ``supports_throwing`` is True."""
         self.mask_generator = MODELS.build(mask_generator)
         self.warmup_mask_generator = MODELS.build(warmup_mask_generator)
         self.mask_phase = None
+        throws = getattr(self.backbone, 'supports_throwing', False)
+        for gen in (self.mask_generator, self.warmup_mask_generator):
+            if gen.throw_ratio > 0 and not throws:
+                raise ValueError(
+                    f'{type(self.backbone).__name__} cannot drop tokens '
+                    '(supports_throwing is not True), but a mask generator '
+                    f'has throw_ratio={gen.throw_ratio}: set throw_ratio=0 '
+                    'for masking only, or use a backbone that throws '
+                    '(FAMTMAEViT, FAMTSimMIMViT)')
 
     def set_mask_phase(self, phase: str) -> None:
         """Switch to one of :data:`MASK_PHASES`."""

@@ -11,8 +11,8 @@ from mmpretrain.models import MAE, MAEPretrainDecoder, MAEViT
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-from ..contract import MASKED
-from ..masking import split_ids
+from ...utils.contract import MASKED
+from ..utils.mask_generator import split_ids
 from .famt_base import FAMTMaskingMixin
 
 
@@ -33,6 +33,7 @@ class FAMTMAEViT(MAEViT):
     visible then the masked slots, which is the decoder's token order.
     ``mask=None`` returns the plain ViT features (as MAEViT).
     """
+    supports_throwing = True
 
     def forward(self,
                 x: torch.Tensor,

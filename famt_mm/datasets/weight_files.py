@@ -21,8 +21,8 @@ import torch
 from mmengine.dist import barrier, is_main_process
 from mmengine.utils import ManagerMixin
 
-from .fileio import check_writable_folder, save_atomic, save_json
-from .weights import check_weight_values
+from ..utils.checks import check_weight_values
+from ..utils.fileio import check_writable_folder, save_atomic, save_json
 
 WEIGHTS_SUBDIR = 'famt_weights'
 
@@ -47,13 +47,15 @@ def read_record(path: str) -> dict:
     return record if isinstance(record, dict) else {}
 
 
-def data_fingerprint(dataset) -> str:
+def data_fingerprint(dataset, content: bool = False) -> str:
     """A short hash of the data set's ordered samples: each image's path
     with its file size and modification time (or the image itself where
     there is no path). Weights are per sample index, so a weight file only
     fits the data it was computed for. Covered: images added, removed,
     renamed, reordered, or rewritten (size or mtime changes); not covered:
-    a content change that keeps both size and mtime."""
+    a content change that keeps both size and mtime. ``content=True`` hashes
+    every file's bytes instead of its size and time, which covers that too
+    (reading the whole data set once per start)."""
     digest = hashlib.sha256()
     for idx in range(len(dataset)):
         info = dataset.get_data_info(idx)
@@ -71,6 +73,10 @@ def data_fingerprint(dataset) -> str:
                 f'{item} is an empty file (0 bytes), not an image: remove '
                 'it (tools/check_images.py DATA_DIR lists every file that '
                 'does not decode)')
+        if content:
+            with open(item, 'rb') as f:
+                digest.update(hashlib.sha256(f.read()).digest())
+            continue
         digest.update(f'{stat.st_size}:{stat.st_mtime_ns}'.encode())
     return digest.hexdigest()[:16]
 
@@ -111,6 +117,11 @@ def unusable_reason(path: str, num_images: int, grid, fingerprint: str,
     if not osp.isfile(path):
         return f'{path} is missing'
     record = read_record(path)
+    odd = [r['data_fingerprint'] for r in (*records, record)
+           if not isinstance(r.get('data_fingerprint', ''), str)]
+    if odd:  # a hand-edited or foreign record
+        return (f'{path} has an unreadable record (data_fingerprint '
+                f'{odd[0]!r}, not a string)')
     recorded = {r.get('data_fingerprint') for r in (*records, record)}
     other = sorted(recorded - {fingerprint, None})
     if other:
@@ -258,7 +269,9 @@ class WeightArchive:
         work_dir (str): the run's work directory.
         dataset: the training set (its fingerprint and size).
         grid (tuple): the weight maps' (h, w).
-        settings (dict): the cue settings the maps depend on.
+        settings (dict): the cue settings the maps depend on; with
+            ``fingerprint='content'`` the data fingerprint hashes the files'
+            bytes (:func:`data_fingerprint`).
         store (FAMTWeightStore): where the pipeline reads the maps.
         patch_size (int): the model's patch size, for the pipeline.
         max_keep (int): weight files kept; -1 keeps all.
@@ -268,7 +281,8 @@ class WeightArchive:
                  store: FAMTWeightStore, patch_size: int, max_keep=-1):
         self.directory = osp.join(work_dir, WEIGHTS_SUBDIR)
         self.num_images = len(dataset)
-        self.fingerprint = data_fingerprint(dataset)
+        self.fingerprint = data_fingerprint(
+            dataset, content=settings.get('fingerprint') == 'content')
         self.grid = tuple(grid)
         self.settings = settings
         self.store = store
@@ -322,6 +336,11 @@ class WeightArchive:
         """Check, save (rank 0, atomically), publish and prune the maps
         used from ``epoch`` on; returns the file. ``concentration`` (the
         masks' statistics) goes into the file's record."""
+        if weights.shape != (self.num_images, *self.grid):
+            raise ValueError(
+                f'the refresh before epoch {epoch} made maps of shape '
+                f'{weights.shape}, not ({self.num_images}, '
+                f'{", ".join(map(str, self.grid))}) (images, weight grid)')
         check_weight_values(
             torch.from_numpy(weights),
             f'the refresh before epoch {epoch} (did training diverge?)')

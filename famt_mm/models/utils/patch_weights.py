@@ -9,11 +9,6 @@ and the authors' code.
 """
 import torch
 
-FUSION_MODES = ('famt', 'attention', 'frequency', 'sum')
-FREQUENCY_SOURCES = ('feature', 'image')
-# 'lowpass': ours (2-D Gaussian low-pass at DC); 'nyquist_notch': the
-# public FAMT-labelled code's (1-D raster order, 1 - Gaussian at Nyquist).
-FREQUENCY_FILTERS = ('lowpass', 'nyquist_notch')
 # Smallest fused weight, relative to the image maximum. Per-head min-max
 # can give a patch a head mean of exactly 0 (every head's minimum); with
 # weight 0 weighted sampling would place it last in every draw, i.e. make
@@ -64,7 +59,7 @@ def attention_weights(cls_attn: torch.Tensor) -> torch.Tensor:
         cls_attn (Tensor): (B, H, N) CLS->patch attention (the [CLS] row of
             each head's softmax attention, without its CLS->CLS element),
             or, for backbones without [CLS], the attention each patch
-            receives (see :func:`famt_mm.cues.swin_cues`).
+            receives (see :func:`famt_mm.models.utils.cues.swin_cues`).
 
     Returns:
         Tensor: (B, N) weights in [0, 1].
@@ -202,58 +197,56 @@ def image_frequency_weights(images: torch.Tensor, patch_size: int,
     return ratio_to_mean(pooled.flatten(1))
 
 
-def fuse_weights(attn_w, freq_w, mode='famt', alpha=0.5,
-                 floor=WEIGHT_FLOOR):
-    """Fuse attention weights (B, N) in [0, 1] and frequency ratios (B, N).
+# name -> fusion(attn_w, freq_w, **kwargs) -> (B, N) weights >= 0, before
+# max_normalize. A new fusion is one @register_fusion('name') function; its
+# name becomes a FAMTHook ``mode`` and a CueSettings ``fusion``.
+FUSIONS = {}
 
-    - ``'famt'``: ``a_w * f`` (the method's product fusion, default): the
-      frequency ratio scales attention up or down by its own contrast;
-    - ``'attention'``: ``a_w`` (AMT);
-    - ``'frequency'``: ``f``;
-    - ``'sum'``: ``alpha * a_w / max(a_w) + (1 - alpha) * f / max(f)``.
 
-    The result is divided by its image maximum and floored at ``floor``
-    (:func:`max_normalize`): in [floor, 1], no patch at exactly 0.
+def register_fusion(name: str):
+    """Decorator: add a fusion function under ``name``."""
+    def add(fusion):
+        FUSIONS[name] = fusion
+        return fusion
+    return add
+
+
+@register_fusion('famt')
+def product_fusion(attn_w, freq_w):
+    """``a_w * f`` (the method's product fusion, the default): the
+    frequency ratio scales attention up or down by its own contrast."""
+    return attn_w * freq_w
+
+
+@register_fusion('attention')
+def attention_fusion(attn_w, freq_w):
+    """``a_w`` (AMT)."""
+    return attn_w
+
+
+@register_fusion('frequency')
+def frequency_fusion(attn_w, freq_w):
+    """``f`` alone."""
+    return freq_w
+
+
+@register_fusion('sum')
+def sum_fusion(attn_w, freq_w, alpha=0.5):
+    """``alpha * a_w / max(a_w) + (1 - alpha) * f / max(f)``."""
+    if not 0 <= alpha <= 1:
+        raise ValueError(f'alpha must be in [0, 1], got {alpha}')
+    return (alpha * max_normalize(attn_w, floor=0) +
+            (1 - alpha) * max_normalize(freq_w, floor=0))
+
+
+def fuse_weights(attn_w, freq_w, mode='famt', floor=WEIGHT_FLOOR, **kwargs):
+    """Fuse attention weights (B, N) in [0, 1] and frequency ratios (B, N)
+    with the fusion registered as ``mode`` (:data:`FUSIONS`; ``kwargs``,
+    e.g. ``alpha`` for ``'sum'``, go to it). The result is divided by its
+    image maximum and floored at ``floor`` (:func:`max_normalize`): in
+    [floor, 1], no patch at exactly 0.
     """
-    if mode not in FUSION_MODES:
+    if mode not in FUSIONS:
         raise ValueError(
-            f'fusion mode {mode!r} is not one of {FUSION_MODES}')
-    if mode == 'attention':
-        fused = attn_w
-    elif mode == 'frequency':
-        fused = freq_w
-    elif mode == 'famt':
-        fused = attn_w * freq_w
-    else:
-        if not 0 <= alpha <= 1:
-            raise ValueError(f'alpha must be in [0, 1], got {alpha}')
-        fused = (alpha * max_normalize(attn_w, floor=0) +
-                 (1 - alpha) * max_normalize(freq_w, floor=0))
-    return max_normalize(fused, floor)
-
-
-def check_weight_values(weights: torch.Tensor, source: str = 'weights',
-                        first_index: int = 0):
-    """Raise a ValueError naming ``source`` and the sample (numbered from
-    ``first_index``) if a weight is NaN, infinite or negative, or a sample
-    has no positive weight.
-
-    Reads the tensor back (a host sync): call it where weights are made or
-    loaded, never in the training step.
-    """
-    flat = weights.reshape(weights.shape[0], -1).float()
-    for problem, bad in (('NaN', torch.isnan(flat)),
-                         ('infinite', torch.isinf(flat)),
-                         ('negative', flat < 0)):
-        rows = (bad.any(dim=1).nonzero().flatten() + first_index).tolist()
-        if rows:
-            raise ValueError(
-                f'{source} has {problem} weights in sample(s) {rows[:10]}'
-                f'{" ..." if len(rows) > 10 else ""}; weights must be '
-                'finite and >= 0')
-    empty = ((flat.amax(dim=1) <= 0).nonzero().flatten() +
-             first_index).tolist()
-    if empty:
-        raise ValueError(
-            f'{source} has all-zero weights in sample(s) {empty[:10]}; give '
-            'them uniform weights for random masking')
+            f'fusion mode {mode!r} is not one of {tuple(FUSIONS)}')
+    return max_normalize(FUSIONS[mode](attn_w, freq_w, **kwargs), floor)

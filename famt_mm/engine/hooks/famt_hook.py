@@ -7,18 +7,22 @@ from mmengine.hooks import Hook
 from mmpretrain.registry import HOOKS
 from mmpretrain.utils import get_ori_model
 
-from .checks import check_epochs, check_int
-from .cues import CueSettings
-from .guidance import GUIDANCES
-from .optim import uses_autocast
-from .refresh import (base_dataset, compute_weights, gather_weights, map_grid,
-                      refresh_dataset, refresh_summary, shard_loader,
-                      weights_concentration)
-from .seeding import shared_rank_seed
-from .transforms import check_weight_pipeline
-from .visualization import render_first
-from .weight_files import FAMTWeightStore, WeightArchive, check_max_keep
-from .weights import FUSION_MODES
+from ...datasets.transforms import check_weight_pipeline
+from ...datasets.weight_files import (FAMTWeightStore, WeightArchive,
+                                      check_max_keep)
+from ...models.utils.cues import CueSettings
+from ...models.utils.guidance import GUIDANCES
+from ...models.utils.patch_weights import FUSIONS
+from ...utils.checks import check_epoch_length, check_epochs, check_int
+from ...utils.seeding import shared_rank_seed
+from ...visualization.mask_panels import render_first
+from ..checkpoint import check_resumable
+from ..optimizers import uses_autocast
+from ..refresh import (base_dataset, check_refresh_input, check_training_input,
+                       compute_weights, gather_weights, map_grid,
+                       refresh_dataset, refresh_summary, shard_loader,
+                       weights_concentration)
+from .checkpoint_hook import unsafe_checkpointing
 
 # Modes without a refresh, and the mask phase each uses after the warm-up:
 # 'random' keeps the warm-up's random masking throughout (the MAE / SimMIM
@@ -27,7 +31,13 @@ from .weights import FUSION_MODES
 # with nothing thrown).
 UNGUIDED_PHASES = dict(random='warmup', uniform='uniform',
                        uniform_nothrow='uniform_nothrow')
-MODES = tuple(UNGUIDED_PHASES) + FUSION_MODES
+
+
+def hook_modes() -> tuple:
+    """Every ``mode`` FAMTHook takes: the unguided controls, then each
+    registered fusion (:data:`famt_mm.models.utils.patch_weights.FUSIONS`,
+    so a fusion registered later is a mode too)."""
+    return tuple(UNGUIDED_PHASES) + tuple(FUSIONS)
 
 
 def trained_phase(mode: str) -> str:
@@ -37,7 +47,7 @@ def trained_phase(mode: str) -> str:
 
 def to_epochs(value: Union[int, float], max_epochs: int) -> int:
     """An epoch count given as epochs (int) or a fraction of training
-    (float), checked by :func:`famt_mm.checks.check_epochs`."""
+    (float), checked by :func:`famt_mm.utils.checks.check_epochs`."""
     if isinstance(value, float):
         return round(value * max_epochs)
     return int(value)
@@ -82,6 +92,7 @@ def famt_model(runner):
     if not hasattr(runner.train_loop, 'max_epochs'):
         raise TypeError('FAMTHook needs an epoch-based train loop '
                         "(train_cfg=dict(type='EpochBasedTrainLoop'))")
+    check_epoch_length(runner.train_dataloader)  # else epochs do nothing
     for generator in (model.mask_generator, model.warmup_mask_generator):
         generator.patch_counts(model.patch_grid)
     return model
@@ -115,8 +126,9 @@ class FAMTHook(Hook):
     ``warmup_epochs`` on, every ``interval`` epochs, the current encoder
     runs once over the un-augmented training set (eval mode, no gradients,
     sharded over the DDP ranks); the last layer's [CLS] attention and the
-    Fourier cue become per-patch weights (:func:`famt_mm.cues.famt_weights`)
-    that the run's :class:`~famt_mm.weight_files.WeightArchive` saves,
+    Fourier cue become per-patch weights
+    (:func:`famt_mm.models.utils.cues.famt_weights`)
+    that the run's :class:`~famt_mm.datasets.weight_files.WeightArchive` saves,
     publishes to ``LoadFAMTWeights`` through the store named ``store``, and
     records in checkpoints (a resumed run continues with its weights).
 
@@ -130,7 +142,8 @@ class FAMTHook(Hook):
             (the same visible count, every other patch masked: MAE's
             random masking at r = 1 - n_vis / N).
         guidance (str): what the refreshed maps become
-            (:data:`famt_mm.guidance.GUIDANCES`): 'direct' (default),
+            (:data:`famt_mm.models.utils.guidance.GUIDANCES`):
+            'direct' (default),
             'inverse' (ranking reversed, spread kept) or 'shuffled'
             (another image's map, a new permutation every refresh).
         warmup_epochs (int | float): epochs of random masking before the
@@ -138,7 +151,7 @@ class FAMTHook(Hook):
         interval (int | float): epochs between refreshes, likewise. 0.1.
         frequency_source, frequency_filter, cutoff: the frequency cue
             ('feature', 'lowpass', the filter's default), see
-            :class:`famt_mm.cues.CueSettings`.
+            :class:`famt_mm.models.utils.cues.CueSettings`.
         batch_size, num_workers (int, optional): of the refresh's loader;
             default to the training loader's.
         refresh_pipeline (list[dict], optional): defaults to the training
@@ -150,6 +163,10 @@ class FAMTHook(Hook):
             the visualizer after each refresh; 0 turns them off. 4.
         store (str): the ``FAMTWeightStore`` shared with
             ``LoadFAMTWeights(store=...)``. 'famt'.
+        fingerprint (str): how a weight file is matched to the data set on
+            resume: 'stat' (paths, sizes, modification times; default) or
+            'content' (the files' bytes: also a same-size edit with its
+            time restored, at the cost of reading the data once per start).
     """
 
     priority = 'NORMAL'
@@ -167,16 +184,18 @@ class FAMTHook(Hook):
                  refresh_pipeline: Optional[Sequence[dict]] = None,
                  max_keep_weights: int = -1,
                  log_panels: int = 4,
-                 store: str = 'famt'):
-        if mode not in MODES:
-            raise ValueError(f'mode {mode!r} is not one of {MODES}')
+                 store: str = 'famt',
+                 fingerprint: str = 'stat'):
+        modes = hook_modes()
+        if mode not in modes:
+            raise ValueError(f'mode {mode!r} is not one of {modes}')
         if guidance not in GUIDANCES:
             raise ValueError(f'guidance {guidance!r} is not one of '
                              f'{tuple(GUIDANCES)}')
         if guidance != 'direct' and mode in UNGUIDED_PHASES:
             raise ValueError(f"guidance={guidance!r} changes refreshed "
                              f"weights, but mode={mode!r} has no refresh; "
-                             f'use it with one of {FUSION_MODES}')
+                             f'use it with one of {tuple(FUSIONS)}')
         # modes without a fusion: panels of such a run show FAMT's
         self.cues = CueSettings(
             'famt' if mode in UNGUIDED_PHASES else mode, frequency_source,
@@ -187,6 +206,10 @@ class FAMTHook(Hook):
         check_int('num_workers', num_workers, 0, optional=True)
         check_int('log_panels', log_panels, 0, optional=True)
         check_max_keep(max_keep_weights)
+        if fingerprint not in ('stat', 'content'):
+            raise ValueError(f'fingerprint {fingerprint!r} is not one of '
+                             "('stat', 'content')")
+        self.fingerprint = fingerprint
         self.mode, self.guidance = mode, guidance
         self.warmup_epochs, self.interval = warmup_epochs, interval
         self.batch_size, self.num_workers = batch_size, num_workers
@@ -206,7 +229,7 @@ class FAMTHook(Hook):
         self.dataset = base_dataset(runner.train_dataloader.dataset)
         check_weight_pipeline(self.dataset, self.store, model.patch_size)
         self.input_hw = model.input_size
-        self.refresh_dataset()  # fails now, not after the warm-up
+        check_refresh_input(self.refresh_view(), self.input_hw)
         self.seed = 0
         if self.guidance == 'shuffled':
             if len(self.dataset) < 2:
@@ -219,11 +242,17 @@ class FAMTHook(Hook):
             self.seed = seed[0]
         self.archive = WeightArchive(
             runner.work_dir, self.dataset, map_grid(model, self.input_hw),
-            dict(self.cues.record(), guidance=self.guidance), self.store,
+            dict(self.cues.record(), guidance=self.guidance,
+                 **({'fingerprint': 'content'}
+                    if self.fingerprint == 'content' else {})), self.store,
             model.patch_size, self.max_keep_weights)
         for line in self.archive.open(fresh_start=runner.epoch == 0):
             runner.logger.warning(f'FAMT: {line}')
+        check_training_input(self.dataset, self.input_hw)
         shared_rank_seed(runner.logger)
+        unsafe = unsafe_checkpointing(runner.hooks)
+        if unsafe:
+            runner.logger.warning(f'FAMT: {unsafe}')
         runner.logger.info(
             f'FAMT ({self.mode}): random masking for {self._warmup} epochs'
             + (f', then weights refreshed before epochs {self.schedule} '
@@ -260,8 +289,10 @@ class FAMTHook(Hook):
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         # applied by before_train when the run resumes (not for load_from)
         self._checkpoint_record = checkpoint.get('famt') or {}
+        if getattr(runner, '_resume', False):  # before the model loads it
+            check_resumable(get_ori_model(runner.model), checkpoint)
 
-    def refresh_dataset(self):
+    def refresh_view(self):
         """The training set (shallow copy) with the refresh pipeline."""
         return refresh_dataset(self.dataset, self.input_hw,
                                self.refresh_pipeline)
@@ -271,7 +302,7 @@ class FAMTHook(Hook):
         commit them as the weights used from ``epoch`` on."""
         start = time.perf_counter()
         model, loader = get_ori_model(runner.model), runner.train_dataloader
-        dataset = self.refresh_dataset()  # also the panels' images
+        dataset = self.refresh_view()  # also the panels' images
         shard, stats = compute_weights(
             model, shard_loader(
                 dataset, self.batch_size or loader.batch_size,

@@ -13,13 +13,12 @@ import os
 import os.path as osp
 from collections import deque
 
-import torch
 from mmengine.dist import is_main_process
 from mmengine.fileio import LocalBackend, register_backend
 from mmengine.hooks import CheckpointHook
 from mmpretrain.registry import HOOKS
 
-from .fileio import save_atomic
+from ...utils.fileio import save_atomic
 
 
 @register_backend('atomic_local')
@@ -79,7 +78,10 @@ class SafeCheckpointHook(CheckpointHook):
             **self.args)
         if not is_main_process():
             return
-        text = self.last_ckpt.encode()
+        # relative to the work dir, so that a copied or moved run directory
+        # resumes from its own checkpoint (compat.resolve_last_checkpoint)
+        name = osp.relpath(self.last_ckpt, runner.work_dir)
+        text = (self.last_ckpt if name.startswith('..') else name).encode()
         save_atomic(osp.join(runner.work_dir, 'last_checkpoint'),
                     lambda f: f.write(text))
         for old in outdated:
@@ -89,59 +91,18 @@ class SafeCheckpointHook(CheckpointHook):
                 self.file_backend.remove(path)
 
 
-def checkpoint_loads(path: str) -> bool:
-    """Whether ``path`` is a whole checkpoint, not a file a kill cut short:
-    what a tool checks before it skips work as finished."""
-    import torch
-
-    from . import compat  # noqa: F401  (MMEngine's checkpoint globals)
-    if not osp.isfile(path):
-        return False
-    try:
-        torch.load(path, map_location='cpu', weights_only=True, mmap=True)
-    except Exception:  # truncated, not a zip archive, refused pickle, ...
-        return False
-    return True
-
-
-def load_encoder(model, path: str) -> None:
-    """Load the ``backbone.*`` tensors of checkpoint ``path`` into
-    ``model.backbone``, strictly: a ValueError (one line) names the missing,
-    unexpected and mismatched tensors, so that a probe never measures a
-    randomly initialised encoder. The rest of the checkpoint (decoder,
-    head, optimizer) is ignored."""
-    from mmengine.runner.checkpoint import _load_checkpoint
-    try:
-        checkpoint = _load_checkpoint(path, map_location='cpu')
-    except Exception as e:  # any unreadable file: one line, its path
-        raise ValueError(f'cannot read checkpoint {path}: '
-                         f'{str(e).splitlines()[0]}') from None
-    state = checkpoint.get('state_dict', checkpoint)
-    prefix = 'backbone.'
-    found = {k[len(prefix):]: v for k, v in state.items()
-             if k.startswith(prefix)}
-    own = model.backbone.state_dict()
-    missing = sorted(set(own) - set(found))
-    unexpected = sorted(set(found) - set(own))
-    mismatched = sorted(
-        f'{k} {tuple(found[k].shape)} vs {tuple(v.shape)}'
-        for k, v in own.items() if k in found and found[k].shape != v.shape)
-    problems = [f'{name} {items[:5]}' + (f' (+{len(items) - 5})'
-                                         if len(items) > 5 else '')
-                for name, items in (('missing', missing),
-                                    ('unexpected', unexpected),
-                                    ('mismatched (checkpoint vs model)',
-                                     mismatched)) if items]
-    if problems:
-        raise ValueError(
-            f'{path} does not fit the config\'s encoder '
-            f'({type(model.backbone).__name__}): ' + '; '.join(problems))
-    broken = [k for k, v in found.items()
-              if v.is_floating_point() and not torch.isfinite(v).all()]
-    if broken:  # a diverged run: every probe would score chance, silently
-        raise ValueError(
-            f'{path} has non-finite (NaN or inf) encoder tensors: '
-            f'backbone.{broken[0]}' + (f' (+{len(broken) - 1} more)'
-                                       if len(broken) > 1 else '')
-            + '; the run diverged: probe an earlier checkpoint')
-    model.backbone.load_state_dict(found)
+def unsafe_checkpointing(hooks) -> str:
+    """A warning (or '') for MMEngine's ``CheckpointHook`` with
+    ``max_keep_ckpts`` among ``hooks``: a kill during its save can leave no
+    checkpoint to resume from."""
+    for hook in hooks:
+        if (isinstance(hook, CheckpointHook)
+                and not isinstance(hook, SafeCheckpointHook)
+                and hook.max_keep_ckpts > 0):
+            return (
+                f"MMEngine's CheckpointHook with max_keep_ckpts="
+                f'{hook.max_keep_ckpts} deletes the old checkpoint before the '
+                'new one is written: a kill during a save leaves nothing to '
+                "resume from. Set default_hooks.checkpoint.type='"
+                "SafeCheckpointHook' (same arguments, atomic saves)")
+    return ''

@@ -14,6 +14,16 @@ from mmpretrain.datasets import CustomDataset
 from mmpretrain.registry import DATASETS
 
 
+def check_nonempty(paths) -> None:
+    """A ValueError naming the zero-byte files among ``paths`` (OpenCV
+    fails on them with a message that has no path)."""
+    empty = [p for p in paths if os.path.getsize(p) == 0]
+    if empty:
+        raise ValueError(
+            f'{len(empty)} empty (zero-byte) image file(s), e.g. {empty[0]}'
+            '; remove or replace them')
+
+
 def decode_image(path: str) -> np.ndarray:
     """The image at ``path`` (BGR, as ``LoadImageFromFile``), or a
     ValueError naming the file when it does not decode (OpenCV raises

@@ -6,11 +6,10 @@ import torch
 from mmengine.dataset import default_collate
 from mmengine.runner.amp import autocast
 
-from .contract import MASKED, THROWN
-from .cues import CueSettings
-from .diagnostics import concentration_label
-from .refresh import batch_concentration, batch_weights, eval_mode
-from .transforms import pool_to_grid
+from ..models.utils.cues import (CueSettings, batch_concentration,
+                                 batch_weights, eval_mode, on_patch_grid)
+from ..models.utils.mask_stats import concentration_label
+from ..utils.contract import MASKED, THROWN
 
 PANELS = ('image', 'attention', 'frequency', 'fused', 'masked / thrown')
 # Overlay colours (RGB): masked patches red, thrown ones dark grey.
@@ -123,12 +122,8 @@ def render_batch(model,
     """
     with eval_mode(model):
         out = batch_weights(model, batch, cues)
-        fused = out['fused']
+        fused = on_patch_grid(model, out['fused'])
         grid = model.patch_grid
-        if tuple(fused.shape[1:]) != grid:
-            # Swin's weight grid is its last stage's; training pools the
-            # maps to the patch grid (LoadFAMTWeights), so do the same.
-            fused = pool_to_grid(fused.float(), grid)
         masks = model.mask_generator(fused, generator)
         labels = [
             concentration_label(batch_concentration(model, w[None]))

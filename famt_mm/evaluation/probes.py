@@ -10,6 +10,8 @@ features are).
   refitted on the whole training set (CLIP's linear-probe protocol).
   Its fits run on one thread each (:func:`torch_threads`), so the numbers
   do not depend on how many cores the probe had.
+- :func:`features` ([CLS] and mean patch tokens after the final norm) and
+  :func:`train_linear` (the SGD linear probe, seeded).
 
 What makes them fast (each leaves every number unchanged, bit for bit;
 ``tests/test_probes.py``): the decoded images of a folder are kept once
@@ -19,6 +21,7 @@ transpose (:class:`CachedTransposeMatmul`: the same products, 0.7x the
 time); and the fits of several features run side by side in threads.
 """
 import hashlib
+import math
 import os
 import os.path as osp
 from contextlib import contextmanager
@@ -27,6 +30,8 @@ from typing import Dict, Optional, Sequence, Tuple
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from ..models.utils.cues import run_capturing
 
 L2_GRID = tuple(10.0**e for e in range(-7, 1))  # lambda in loss + l/2 |W|^2
 HELDOUT_FRACTION = 0.1
@@ -164,13 +169,14 @@ def decoded_images(dataset, cache_dir: Optional[str] = None,
     """Every sample of ``dataset`` through its pipeline: (N, 3, H, W) uint8
     inputs and (N,) labels, in order. With ``cache_dir`` they are kept
     there (a .npz, no pickle) under a key of the samples' paths, sizes and
-    modification times (:func:`famt_mm.weight_files.data_fingerprint`) and
+    modification times
+    (:func:`famt_mm.datasets.weight_files.data_fingerprint`) and
     the pipeline, and read back on the next call instead of decoded."""
     from mmengine.dataset import default_collate
     from torch.utils.data import DataLoader
 
-    from .fileio import save_atomic
-    from .weight_files import data_fingerprint
+    from ..datasets.weight_files import data_fingerprint
+    from ..utils.fileio import save_atomic
     path = None
     if cache_dir:
         key = hashlib.sha256(f'{data_fingerprint(dataset)} '
@@ -192,3 +198,57 @@ def decoded_images(dataset, cache_dir: Optional[str] = None,
         save_atomic(path, lambda f: np.savez(f, inputs=inputs.numpy(),
                                              labels=labels.numpy()))
     return inputs, labels
+
+
+FEATURES = ('cls', 'mean')
+
+
+@torch.no_grad()
+def features(model, inputs, batch_size=256):
+    """{'cls': (N, C) [CLS] tokens, 'mean': (N, C) mean patch tokens}
+    after the final norm (on the CPU) of (N, 3, H, W) uint8 ``inputs``."""
+    backbone = model.backbone
+    final = backbone.ln1 if backbone.final_norm else backbone.layers[-1]
+    feats = {k: [] for k in FEATURES}
+    for start in range(0, len(inputs), batch_size):
+        data = model.data_preprocessor(
+            dict(inputs=inputs[start:start + batch_size], data_samples=None),
+            False)
+        tokens = run_capturing(backbone, data['inputs'],
+                               outputs=dict(x=final))['x'].float().cpu()
+        if not torch.isfinite(tokens).all():
+            raise ValueError(
+                'the encoder gives non-finite (NaN or inf) features for '
+                f'images {start}-{start + len(tokens) - 1}')
+        feats['cls'].append(tokens[:, 0])
+        feats['mean'].append(tokens[:, 1:].mean(1))
+    return {k: torch.cat(v) for k, v in feats.items()}
+
+
+def train_linear(train_x, train_y, test_x, test_y, epochs, batch_size, lr,
+                 seed):
+    """Standardise, then a linear classifier; returns accuracies (%)."""
+    mean, std = train_x.mean(0), train_x.std(0) + 1e-6
+    train_x, test_x = (train_x - mean) / std, (test_x - mean) / std
+    classes = int(train_y.max()) + 1
+    gen = torch.Generator().manual_seed(seed)
+    head = torch.nn.Linear(train_x.shape[1], classes)
+    torch.nn.init.trunc_normal_(head.weight, std=0.01, generator=gen)
+    torch.nn.init.zeros_(head.bias)
+    head.to(train_x.device)
+    optim = torch.optim.SGD(head.parameters(), lr=lr, momentum=0.9)
+    steps = epochs * math.ceil(len(train_x) / batch_size)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(optim, steps)
+    for _ in range(epochs):
+        order = torch.randperm(len(train_x), generator=gen)
+        for i in range(0, len(order), batch_size):
+            idx = order[i:i + batch_size]
+            loss = F.cross_entropy(head(train_x[idx]), train_y[idx])
+            optim.zero_grad()
+            loss.backward()
+            optim.step()
+            sched.step()
+    with torch.no_grad():
+        acc = [(head(x).argmax(1) == y).float().mean().item() * 100
+               for x, y in ((train_x, train_y), (test_x, test_y))]
+    return dict(train_top1=round(acc[0], 2), test_top1=round(acc[1], 2))

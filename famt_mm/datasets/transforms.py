@@ -17,8 +17,8 @@ from mmcv.transforms.utils import cache_randomness
 from mmpretrain.datasets.transforms import RandomResizedCrop
 from mmpretrain.registry import TRANSFORMS
 
-from .checks import check_int
-from .contract import FULL_VIEW, VIEW_KEY, WEIGHTS_KEY
+from ..utils.checks import check_int
+from ..utils.contract import FULL_VIEW, VIEW_KEY, WEIGHTS_KEY
 from .weight_files import FAMTWeightStore
 
 

@@ -120,6 +120,13 @@ def convert(checkpoint: dict,
     if target not in TARGETS:
         raise ValueError(f'target {target!r} is not one of {TARGETS}')
     state = vit_mim_state(checkpoint, source)
+    missing = [k for k in ('pos_embed', 'patch_embed.projection.weight')
+               if k not in state]
+    if missing:
+        raise CheckpointError(
+            f'{source} has no backbone.{missing[0]} (its backbone tensors '
+            f'begin {sorted(state)[:3]}): convert a ViT pretrained with MAE '
+            'or SimMIM (FAMT or not)')
     dropped = [k for k in state if k == 'mask_token' or k.startswith('ln1.')]
     out = {k: v for k, v in state.items() if k not in dropped}
     report = dict(pos_embed=[tuple(out['pos_embed'].shape)])

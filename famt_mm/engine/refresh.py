@@ -10,32 +10,21 @@ order). ``FAMTHook`` schedules, persists and logs them.
 """
 import copy
 import math
-from contextlib import contextmanager
+import random
 from typing import Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 from mmengine.dataset import Compose, ConcatDataset, default_collate
 from mmengine.dist import all_gather, get_dist_info
-from mmengine.runner.amp import autocast
 from mmengine.utils import ProgressBar
 from mmpretrain.registry import TRANSFORMS
 from torch.utils.data import DataLoader, Subset
 
-from .cues import CueSettings, famt_weights
-from .diagnostics import concentration_label
-from .transforms import LoadFAMTWeights, pool_to_grid
-
-
-@contextmanager
-def eval_mode(model):
-    """Put ``model`` in eval mode for the block, then restore its mode."""
-    was_training = model.training
-    model.eval()
-    try:
-        yield model
-    finally:
-        model.train(was_training)
+from ..datasets.transforms import LoadFAMTWeights
+from ..models.utils.cues import (CueSettings, batch_concentration,
+                                 batch_weights, eval_mode, famt_weights)
+from ..models.utils.mask_stats import concentration_label
 
 
 def base_dataset(dataset):
@@ -89,6 +78,36 @@ def refresh_dataset(dataset, input_hw,
     return view
 
 
+def check_refresh_input(dataset, input_hw) -> None:
+    """A ValueError unless the refresh pipeline's first image is
+    ``input_hw`` (H, W), the model's input size: checked before training,
+    not found after the warm-up."""
+    hw = tuple(dataset[0]['inputs'].shape[-2:])
+    if hw != tuple(input_hw):
+        raise ValueError(
+            f'the refresh pipeline gives images of {hw[0]}x{hw[1]} but the '
+            f'model takes {input_hw[0]}x{input_hw[1]}: end refresh_pipeline '
+            f"with dict(type='Resize', scale=({input_hw[1]}, {input_hw[0]})) "
+            'before PackInputs, or leave it out (the default resizes)')
+
+
+def check_training_input(dataset, input_hw) -> None:
+    """A ValueError unless the training pipeline's first sample is
+    ``input_hw`` (H, W), the model's input size (checked before training:
+    otherwise the first step fails inside the encoder). The random states
+    are restored, so the check draws nothing from the run's streams."""
+    states = random.getstate(), np.random.get_state()
+    with torch.random.fork_rng(devices=[]):
+        hw = tuple(dataset[0]['inputs'].shape[-2:])
+    random.setstate(states[0])
+    np.random.set_state(states[1])
+    if hw != tuple(input_hw):
+        raise ValueError(
+            f'the training pipeline gives images of {hw[0]}x{hw[1]} but the '
+            f'model takes {input_hw[0]}x{input_hw[1]}: crop to the model '
+            f'input size (e.g. FAMTRandomResizedCrop(scale={input_hw[1]}))')
+
+
 def shard_loader(dataset, batch_size: int, num_workers: int) -> DataLoader:
     """This rank's images (rank, rank + world, ...), in order."""
     rank, world_size = get_dist_info()
@@ -98,25 +117,6 @@ def shard_loader(dataset, batch_size: int, num_workers: int) -> DataLoader:
         num_workers=num_workers,
         shuffle=False,
         collate_fn=default_collate)
-
-
-@torch.no_grad()
-def batch_weights(model, batch: dict, cues: CueSettings = CueSettings(),
-                  amp=False) -> dict:
-    """A collated batch -> ``attention``, ``frequency``, ``fused`` maps
-    (:func:`famt_mm.cues.famt_weights`). Call it under :func:`eval_mode`."""
-    inputs = model.data_preprocessor(batch, False)['inputs']
-    with autocast(enabled=amp):
-        return famt_weights(model.backbone, inputs, cues)
-
-
-def batch_concentration(model, fused: torch.Tensor) -> dict:
-    """The concentration of the masks the model's ``mask_generator`` draws
-    from fused maps (pooled to the patch grid for Swin)."""
-    fused = fused.float()
-    if tuple(fused.shape[1:]) != model.patch_grid:
-        fused = pool_to_grid(fused, model.patch_grid)
-    return model.mask_generator.concentration(fused)
 
 
 def compute_weights(model, loader, cues: CueSettings = CueSettings(),
@@ -168,7 +168,7 @@ def refresh_summary(stats: dict) -> str:
         parts.append(f'{name} mean {w.mean():.3f} std {w.std():.3f} '
                      f'range {spread:.3f}')
     if 'concentration' in stats:
-        # How model-driven the masks are: see famt_mm.diagnostics.
+        # How model-driven the masks are: see famt_mm.models.utils.mask_stats.
         parts.append('masks: ' + concentration_label(
             stats['concentration']).replace('\n', ', '))
     return '; '.join(parts)
@@ -180,6 +180,10 @@ def gather_weights(shard: Optional[torch.Tensor], num_images: int,
     complete (num_images, h, w) float16 array, on every rank."""
     if shard is None:
         shard = torch.zeros(0, *grid).half()
+    if tuple(shard.shape[1:]) != tuple(grid):  # before a DDP gather hangs
+        raise ValueError(f'the refresh made maps of {tuple(shard.shape[1:])} '
+                         f'but the weight grid is {tuple(grid)}: the refresh '
+                         'images are not the model input size')
     rank, world_size = get_dist_info()
     if world_size == 1:
         return shard.numpy()

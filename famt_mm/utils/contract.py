@@ -9,8 +9,8 @@
   that view, packed into the data sample).
 
 The per-image weight maps have one owner, the run's
-:class:`famt_mm.weight_files.WeightArchive`; the patch grid has one too,
-the model (``patch_grid``).
+:class:`famt_mm.datasets.weight_files.WeightArchive`; the patch grid has
+one too, the model (``patch_grid``).
 """
 MASKED, THROWN, VISIBLE = 1, -1, 0
 VIEW_KEY = 'famt_view'

@@ -7,6 +7,8 @@ import math
 from numbers import Real
 from typing import Optional
 
+import torch
+
 
 def check_real(name: str, value, low=None, high=None, low_open=False,
                high_open=False) -> float:
@@ -54,3 +56,41 @@ def check_epochs(name: str, value, minimum: int) -> None:
                 f'{"[0" if minimum == 0 else "(0"}, 1], got {value}')
     elif value < minimum:
         raise ValueError(f'{name} must be >= {minimum} epochs, got {value}')
+
+
+def check_weight_values(weights: torch.Tensor, source: str = 'weights',
+                        first_index: int = 0):
+    """Raise a ValueError naming ``source`` and the sample (numbered from
+    ``first_index``) if a weight is NaN, infinite or negative, or a sample
+    has no positive weight.
+
+    Reads the tensor back (a host sync): call it where weights are made or
+    loaded, never in the training step.
+    """
+    flat = weights.reshape(weights.shape[0], -1).float()
+    for problem, bad in (('NaN', torch.isnan(flat)),
+                         ('infinite', torch.isinf(flat)),
+                         ('negative', flat < 0)):
+        rows = (bad.any(dim=1).nonzero().flatten() + first_index).tolist()
+        if rows:
+            raise ValueError(
+                f'{source} has {problem} weights in sample(s) {rows[:10]}'
+                f'{" ..." if len(rows) > 10 else ""}; weights must be '
+                'finite and >= 0')
+    empty = ((flat.amax(dim=1) <= 0).nonzero().flatten() +
+             first_index).tolist()
+    if empty:
+        raise ValueError(
+            f'{source} has all-zero weights in sample(s) {empty[:10]}; give '
+            'them uniform weights for random masking')
+
+
+def check_epoch_length(loader) -> None:
+    """A ValueError when the training loader gives no batch per epoch (a
+    data set smaller than one batch with ``drop_last``)."""
+    if len(loader) == 0:
+        raise ValueError(
+            f'the training set has {len(loader.dataset)} images per process '
+            f'but train_dataloader.batch_size is {loader.batch_size} with '
+            'drop_last=True, so an epoch has no iteration: lower the batch '
+            'size (or give more images)')

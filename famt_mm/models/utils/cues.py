@@ -10,21 +10,71 @@
   averaged over the queries of its window. The last stage must be a single
   window (192 px with window 6, 224 px with window 7), so that every token
   competes with every other one, as with [CLS].
+
+Each backbone family is one registered reader (:data:`BACKBONE_ADAPTERS`),
+each frequency cue one registered function (:data:`FREQUENCY_CUES`); the
+fusions are registered in :data:`.patch_weights.FUSIONS`.
 """
 import dataclasses
 import inspect
+from contextlib import contextmanager
 from typing import Optional
 
 import torch
+from mmengine.runner.amp import autocast
 
-from .checks import check_real
-from .weights import (FREQUENCY_FILTERS, FREQUENCY_SOURCES, FUSION_MODES,
-                      attention_weights, feature_frequency_weights,
-                      fuse_weights, image_frequency_weights,
-                      raster_frequency_weights)
+from ...datasets.transforms import pool_to_grid
+from ...utils.checks import check_real
+from .patch_weights import (FUSIONS, attention_weights,
+                            feature_frequency_weights, fuse_weights,
+                            image_frequency_weights, raster_frequency_weights)
 
-# Each filter's sigma: cycles per patch (lowpass), per token (the notch).
-DEFAULT_CUTOFF = {'lowpass': 0.25, 'nyquist_notch': 0.075}
+# (frequency_source, frequency_filter) -> (cue(images, tokens, hw, cutoff)
+# -> (B, N) ratios to the image mean, default cutoff). A new frequency cue
+# is one @register_frequency_cue(source, filter, default_cutoff) function.
+FREQUENCY_CUES = {}
+# name -> (attributes the backbone must have, not None; reader(backbone,
+# images) -> (attention (B, heads, N), tokens (B, N, C), grid (h, w))).
+# A new backbone is one @register_backbone_adapter(name, needs) reader.
+BACKBONE_ADAPTERS = {}
+
+
+def register_frequency_cue(source: str, filter: str, default_cutoff: float):
+    """Decorator: add a frequency cue for (``source``, ``filter``)."""
+    def add(cue):
+        FREQUENCY_CUES[(source, filter)] = (cue, default_cutoff)
+        return cue
+    return add
+
+
+def register_backbone_adapter(name: str, needs: tuple):
+    """Decorator: add a cue reader for backbones that have every
+    attribute in ``needs`` (not None). Later registrations are tried first,
+    so an adapter for a subclass can take over from a general one."""
+    def add(reader):
+        BACKBONE_ADAPTERS[name] = (tuple(needs), reader)
+        return reader
+    return add
+
+
+@register_frequency_cue('feature', 'lowpass', 0.25)
+def feature_lowpass(images, tokens, hw, cutoff):
+    """Ours: 2-D Gaussian low-pass at DC of the last-layer tokens (sigma in
+    cycles per patch)."""
+    return feature_frequency_weights(tokens, hw, cutoff)
+
+
+@register_frequency_cue('image', 'lowpass', 0.25)
+def image_lowpass(images, tokens, hw, cutoff):
+    """The same low-pass on the grey image, pooled per patch."""
+    return image_frequency_weights(images, images.shape[-1] // hw[1], cutoff)
+
+
+@register_frequency_cue('feature', 'nyquist_notch', 0.075)
+def feature_nyquist_notch(images, tokens, hw, cutoff):
+    """The public FAMT-labelled code's: 1-D raster order, 1 - Gaussian at
+    Nyquist (sigma per token)."""
+    return raster_frequency_weights(tokens, cutoff)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,7 +84,8 @@ class CueSettings:
     refresh, the cues, the panels and the tools; weight files record it.
 
     Args:
-        fusion (str): one of :data:`famt_mm.weights.FUSION_MODES`.
+        fusion (str): one of
+            :data:`famt_mm.models.utils.patch_weights.FUSION_MODES`.
         frequency_source (str): 'feature' (last-layer patch tokens) or
             'image' (grey image).
         frequency_filter (str): 'lowpass' (ours: 2-D Gaussian low-pass at
@@ -50,21 +101,24 @@ class CueSettings:
     cutoff: Optional[float] = None
 
     def __post_init__(self):
-        for name, allowed in (('fusion', FUSION_MODES),
-                              ('frequency_source', FREQUENCY_SOURCES),
-                              ('frequency_filter', FREQUENCY_FILTERS)):
+        if self.fusion not in FUSIONS:
+            raise ValueError(f'fusion {self.fusion!r} is not one of '
+                             f'{tuple(FUSIONS)}')
+        sources = sorted({s for s, _ in FREQUENCY_CUES})
+        filters = sorted({f for _, f in FREQUENCY_CUES})
+        for name, allowed in (('frequency_source', sources),
+                              ('frequency_filter', filters)):
             if getattr(self, name) not in allowed:
                 raise ValueError(f'{name} {getattr(self, name)!r} is not '
-                                 f'one of {allowed}')
-        if (self.frequency_filter == 'nyquist_notch'
-                and self.frequency_source != 'feature'):
+                                 f'one of {tuple(allowed)}')
+        key = (self.frequency_source, self.frequency_filter)
+        if key not in FREQUENCY_CUES:
             raise ValueError(
-                "frequency_filter='nyquist_notch' filters the token order, "
-                "so it needs frequency_source='feature', got "
-                f'{self.frequency_source!r}')
+                f'no frequency cue for frequency_source={key[0]!r} with '
+                f'frequency_filter={key[1]!r}; registered (source, filter) '
+                f'pairs: {sorted(FREQUENCY_CUES)}')
         if self.cutoff is None:
-            object.__setattr__(self, 'cutoff',
-                               DEFAULT_CUTOFF[self.frequency_filter])
+            object.__setattr__(self, 'cutoff', FREQUENCY_CUES[key][1])
         check_real('cutoff', self.cutoff, 0, low_open=True)
 
     def record(self) -> dict:
@@ -105,6 +159,7 @@ def run_capturing(backbone, images, inputs=None, outputs=None) -> dict:
     return captured
 
 
+@register_backbone_adapter('vit', needs=('layers', 'cls_token', 'patch_embed'))
 @torch.no_grad()
 def vit_cues(backbone, images: torch.Tensor):
     """Last-layer [CLS]->patch attention and patch tokens of a ViT.
@@ -117,9 +172,6 @@ def vit_cues(backbone, images: torch.Tensor):
         tuple: ``cls_attn`` (B, heads, N), ``patch_tokens`` (B, N, C), the
         last layer's output (before the final norm), and the grid (h, w).
     """
-    if getattr(backbone, 'cls_token', None) is None:
-        raise ValueError(f'{type(backbone).__name__} has no [CLS] token; '
-                         'FAMT attention weights need one')
     last = backbone.layers[-1]
     attn = last.attn
     if not all(hasattr(attn, a) for a in ('qkv', 'num_heads', 'head_dims')):
@@ -142,6 +194,7 @@ def vit_cues(backbone, images: torch.Tensor):
     return cls_attn, captured['tokens'][:, extra:], hw
 
 
+@register_backbone_adapter('swin', needs=('stages', ))
 @torch.no_grad()
 def swin_cues(backbone, images: torch.Tensor):
     """Last-stage received attention and tokens of a Swin Transformer.
@@ -166,14 +219,20 @@ def swin_cues(backbone, images: torch.Tensor):
 
 
 def backbone_cues(backbone, images: torch.Tensor):
-    """Dispatch to :func:`vit_cues` or :func:`swin_cues`."""
-    if hasattr(backbone, 'layers') and hasattr(backbone, 'cls_token'):
-        return vit_cues(backbone, images)
-    if hasattr(backbone, 'stages'):
-        return swin_cues(backbone, images)
-    raise ValueError(f'FAMT cannot read attention from '
-                     f'{type(backbone).__name__}: it supports MMPretrain '
-                     'VisionTransformer and SwinTransformer backbones')
+    """Read the cues with the newest registered adapter whose ``needs``
+    the backbone has (:data:`BACKBONE_ADAPTERS`)."""
+    missing = {}
+    for name, (needs, reader) in reversed(BACKBONE_ADAPTERS.items()):
+        lacks = [a for a in needs if getattr(backbone, a, None) is None]
+        if not lacks:
+            return reader(backbone, images)
+        missing[name] = lacks
+    raise ValueError(
+        f'FAMT cannot read attention from {type(backbone).__name__}: no cue '
+        'adapter fits it (' + '; '.join(f'{n} needs {lacks}'
+                                        for n, lacks in missing.items())
+        + '); register one with famt_mm.models.utils.cues.'
+        'register_backbone_adapter')
 
 
 @torch.no_grad()
@@ -194,16 +253,49 @@ def famt_weights(backbone,
     """
     attn, tokens, hw = backbone_cues(backbone, images)
     attn_w = attention_weights(attn)
-    if cues.frequency_filter == 'nyquist_notch':
-        freq_w = raster_frequency_weights(tokens, cues.cutoff)
-    elif cues.frequency_source == 'feature':
-        freq_w = feature_frequency_weights(tokens, hw, cues.cutoff)
-    else:
-        patch = images.shape[-1] // hw[1]
-        freq_w = image_frequency_weights(images, patch, cues.cutoff)
+    frequency_cue = FREQUENCY_CUES[(cues.frequency_source,
+                                    cues.frequency_filter)][0]
+    freq_w = frequency_cue(images, tokens, hw, cues.cutoff)
     fused = fuse_weights(attn_w, freq_w, cues.fusion)
     return {
         name: w.reshape(-1, *hw)
         for name, w in (('attention', attn_w), ('frequency', freq_w),
                         ('fused', fused))
     }
+
+
+@contextmanager
+def eval_mode(model):
+    """Put ``model`` in eval mode for the block, then restore its mode."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
+
+
+@torch.no_grad()
+def batch_weights(model, batch: dict, cues: CueSettings = CueSettings(),
+                  amp=False) -> dict:
+    """A collated batch -> ``attention``, ``frequency``, ``fused`` maps
+    (:func:`famt_weights`). Call it under :func:`eval_mode`."""
+    inputs = model.data_preprocessor(batch, False)['inputs']
+    with autocast(enabled=amp):
+        return famt_weights(model.backbone, inputs, cues)
+
+
+def on_patch_grid(model, maps: torch.Tensor) -> torch.Tensor:
+    """Fused maps (B, h0, w0) -> (B, *model.patch_grid) float. Swin's maps
+    are its last stage's; training pools them to the patch grid
+    (LoadFAMTWeights), and so does everything that draws masks from them."""
+    maps = maps.float()
+    if tuple(maps.shape[1:]) != tuple(model.patch_grid):
+        maps = pool_to_grid(maps, model.patch_grid)
+    return maps
+
+
+def batch_concentration(model, fused: torch.Tensor) -> dict:
+    """The concentration of the masks the model's ``mask_generator`` draws
+    from fused maps (B, h0, w0)."""
+    return model.mask_generator.concentration(on_patch_grid(model, fused))

@@ -21,7 +21,7 @@ from typing import Callable, Dict
 
 import numpy as np
 
-from .seeding import stream_seed
+from ...utils.seeding import stream_seed
 
 GUIDANCE_STREAM = 2  # stream_seed's stream for the shuffle (0, 1: seeding)
 

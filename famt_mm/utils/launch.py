@@ -8,7 +8,8 @@ from mmengine.config import Config, DictAction
 
 import famt_mm.compat  # noqa: F401  (safe checkpoint loading)
 import famt_mm.cpu_ddp  # noqa: F401  (DDP on machines without GPUs)
-from famt_mm.tiers import check_scope
+from famt_mm.utils.checks import check_epoch_length
+from famt_mm.utils.tiers import check_scope
 
 
 def launcher_parser(description: str) -> argparse.ArgumentParser:
@@ -43,3 +44,19 @@ def launch_config(args: argparse.Namespace) -> Config:
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         './work_dirs', osp.splitext(osp.basename(args.config))[0])
     return cfg
+
+
+def train_or_explain(runner) -> None:
+    """``runner.train()``; a training set smaller than one batch with
+    ``drop_last`` (MMEngine: "epoch_length must be a positive integer")
+    exits with the sizes and the fix instead."""
+    try:
+        runner.train()
+    except (AssertionError, ValueError) as e:  # MMEngine asserts it
+        if 'epoch_length' not in str(e):
+            raise
+        try:
+            check_epoch_length(runner.train_dataloader)
+        except ValueError as empty:
+            raise SystemExit(f'error: {empty}') from None
+        raise

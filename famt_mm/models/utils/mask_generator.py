@@ -1,6 +1,6 @@
 """Weighted masking and throwing: patch weights -> masked / thrown / visible.
 
-The mask code (:mod:`famt_mm.contract`): ``1`` masked (reconstructed, in
+The mask code (:mod:`famt_mm.utils.contract`): ``1`` masked (reconstructed, in
 the loss), ``-1`` thrown (removed from encoder, decoder and loss), ``0``
 visible (seen by the encoder).
 
@@ -16,10 +16,9 @@ import torch
 import torch.nn.functional as F
 from mmpretrain.registry import MODELS
 
-from . import diagnostics
-from .checks import check_int, check_real
-from .contract import MASKED, THROWN, VISIBLE
-from .weights import check_weight_values
+from ...utils.checks import check_int, check_real, check_weight_values
+from ...utils.contract import MASKED, THROWN, VISIBLE
+from . import mask_stats
 
 ROUNDINGS = ('floor', 'ceil')
 
@@ -232,9 +231,10 @@ class FAMTMaskGenerator:
 
     def concentration(self, weights: torch.Tensor) -> dict:
         """How concentrated this generator's masks are for ``weights``:
-        :func:`famt_mm.diagnostics.concentration` on the unit weights."""
+        :func:`famt_mm.models.utils.mask_stats.concentration` on the unit
+        weights."""
         units = self.unit_weights(weights).flatten(1)
-        return diagnostics.concentration(
+        return mask_stats.concentration(
             units, self.counts(units.shape[1]), self.gamma)
 
     def __repr__(self):

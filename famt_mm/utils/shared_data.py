@@ -1,5 +1,5 @@
 """The data sets in ../shared/data (see its README.md), found and unpacked
-in one place for the tools and the tests.
+in one place for the tools and the tests (a checkout's ../shared/data).
 
 ``FAMT_SHARED_DATA`` overrides where the archives are,
 ``FAMT_DATA_CACHE`` where they are unpacked (default
@@ -10,7 +10,7 @@ import os.path as osp
 import subprocess
 import sys
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SHARED_DATA = os.environ.get('FAMT_SHARED_DATA',
                              osp.join(ROOT, '..', 'shared', 'data'))
 DATA_CACHE = os.environ.get(

@@ -1,0 +1,1 @@
+"""Frozen-encoder probes (k-NN, logistic regression)."""
