@@ -285,7 +285,7 @@ def test_fast_probe_gives_the_reference_numbers_bit_for_bit():
     from concurrent.futures import ThreadPoolExecutor
 
     from famt_mm.evaluation.probes import (fit_logistic, logistic_probe,
-                                           torch_threads)
+                                           logistic_probes, torch_threads)
     x, y = blobs(600, classes=5, dim=24)
     for l2 in (1e-7, 1e-3, 1.0):
         fast = fit_logistic(x, y, l2, 5)
@@ -300,7 +300,10 @@ def test_fast_probe_gives_the_reference_numbers_bit_for_bit():
         with ThreadPoolExecutor(2) as pool:
             side_by_side = list(pool.map(lambda k: logistic_probe(
                 feats[k], y, tests[k], test_y), feats))
-    assert json.dumps(one_by_one) == json.dumps(side_by_side)
+            every_fit_in_the_pool = list(logistic_probes(
+                feats, y, tests, test_y, map_fn=pool.map).values())
+    assert json.dumps(one_by_one) == json.dumps(side_by_side) == json.dumps(
+        every_fit_in_the_pool)
 
 
 def test_decoded_images_are_kept_and_read_back_unchanged(tmp_path,

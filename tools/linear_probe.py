@@ -42,7 +42,7 @@ import famt_mm  # noqa: F401
 from famt_mm.datasets.image_folder import check_nonempty
 from famt_mm.engine.checkpoint import load_encoder
 from famt_mm.evaluation.probes import (FEATURES, decoded_images, features,
-                                       knn_accuracy, logistic_probe,
+                                       knn_accuracy, logistic_probes,
                                        torch_threads, train_linear)
 from famt_mm.utils.fileio import output_file, save_json
 
@@ -115,9 +115,8 @@ def probe(args) -> dict:
     # one thread per fit (numbers independent of the cores), the features'
     # fits side by side on the cores this process has
     with torch_threads(1), ThreadPoolExecutor(args.jobs) as pool:
-        logreg = dict(zip(FEATURES, pool.map(
-            lambda k: logistic_probe(train_x[k], train_y, test_x[k], test_y),
-            FEATURES)))
+        logreg = logistic_probes(train_x, train_y, test_x, test_y,
+                                 map_fn=pool.map)
     result.update(
         knn={k: round(knn_accuracy(train_x[k], train_y, test_x[k], test_y),
                       2) for k in FEATURES},
@@ -147,9 +146,9 @@ def main():
     parser.add_argument('--max-images', type=int,
                         help='N images of each folder, evenly spread')
     parser.add_argument('--jobs', type=int,
-                        default=min(len(FEATURES), torch.get_num_threads()),
+                        default=torch.get_num_threads(),
                         help='logistic-regression fits at a time, one thread '
-                        'each (default: the torch threads, at most 2)')
+                        'each (default: the torch threads)')
     parser.add_argument('--image-cache', default=osp.join(
         osp.expanduser('~'), '.cache', 'famt-mm', 'probe-images'),
         help='where the decoded images are kept between probes of the same '

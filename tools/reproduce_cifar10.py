@@ -45,11 +45,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 from famt_mm.engine.checkpoint import checkpoint_loads
 from famt_mm.engine.hooks.famt_hook import hook_modes
-from famt_mm.evaluation.experiment import (RunFailed, check_data,
-                                           check_run_settings, default_data,
-                                           dump_run_config, load_config,
-                                           pretrain_seconds, process_env,
-                                           recipe_prefix, run_lock, run_logged,
+from famt_mm.evaluation.experiment import (RunFailed, check_run_settings,
+                                           data_argument, dump_run_config,
+                                           load_config, pretrain_seconds,
+                                           process_env, recipe_prefix,
+                                           run_lock, run_logged,
                                            spread_indices, warmup_cosine)
 from famt_mm.utils.fileio import save_atomic, save_json
 
@@ -220,14 +220,7 @@ def main():
     if args.workers is None and args.preset == 'gpu':
         args.workers = max(1, (os.cpu_count() or 2) // args.parallel - 1)
     # absolute: the runs start in the repository root
-    try:
-        args.data = osp.abspath(args.data or default_data())
-    except ValueError as e:  # the shared archive is absent
-        sys.exit(str(e))
-    try:
-        check_data(args.data)  # before anything trains, not after
-    except ValueError as e:
-        parser.error(str(e))
+    args.data = data_argument(parser, args.data)
     args.work_dir = osp.abspath(args.work_dir)
     jobs = [(mode, seed) for seed in args.seeds for mode in args.modes]
 

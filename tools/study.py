@@ -92,14 +92,15 @@ from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
 from famt_mm.engine.checkpoint import checkpoint_loads
-from famt_mm.evaluation.experiment import (RunFailed, check_data,
-                                           check_run_settings, default_data,
-                                           dump_run_config, load_config,
-                                           pretrain_seconds, process_env,
-                                           recipe_prefix, run_lock, run_logged,
+from famt_mm.evaluation.experiment import (RunFailed, check_run_settings,
+                                           data_argument, dump_run_config,
+                                           load_config, pretrain_seconds,
+                                           process_env, recipe_prefix,
+                                           run_lock, run_logged,
                                            spread_indices, start_from_branch,
                                            warmup_cosine)
 from famt_mm.evaluation.statistics import paired_summary
+from famt_mm.evaluation.study_report import accuracy_vs_flops, factor_table
 from famt_mm.utils.fileio import save_atomic, save_json
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -554,6 +555,7 @@ def write_results(args, result) -> None:
     save_json(osp.join(args.work_dir, 'results.json'), result)
     if args.results:
         save_json(args.results, result)
+        report(args.results)  # the figure and the factor table beside it
     metrics = [f'{p}_{f}' for p, f in METRICS]
     lines = ['| arm | seed | epochs | ' + ' | '.join(metrics) +
              ' | s/iter |', '|---' * (len(metrics) + 4) + '|']
@@ -632,7 +634,14 @@ def parse_args(argv=None):
                         '(settings and commit) that earlier sessions wrote: '
                         'its runs count as finished, and it is updated after '
                         'every run (e.g. docs/benchmarks/study_cifar10.json)')
+    parser.add_argument('--report', action='store_true',
+                        help='only write the figure and the factor table of '
+                        'the --results file (next to it), running nothing')
     args = parser.parse_args(argv)
+    if args.report:
+        if not args.results:
+            parser.error('--report needs --results FILE.json')
+        return args
     for name, value in PRESETS[args.preset].items():
         if getattr(args, name) is None:
             setattr(args, name, value)
@@ -650,22 +659,31 @@ def parse_args(argv=None):
     if 'random' not in args.arms:
         parser.error('--arms must include random: the others are '
                      'compared with it')
-    try:
-        args.data = osp.abspath(args.data or default_data())
-    except ValueError as e:  # the shared archive is absent
-        sys.exit(str(e))
-    try:
-        check_data(args.data)  # before anything trains, not after
-    except ValueError as e:
-        parser.error(str(e))
+    args.data = data_argument(parser, args.data)
     args.work_dir = osp.abspath(args.work_dir)
     if args.results:
         args.results = osp.abspath(args.results)
     return args
 
 
+def report(results: str) -> None:
+    """The figure (accuracy vs FLOPs) and the factor table of a results
+    file, written next to it (.png, .md) and printed."""
+    result = read_study_file(results)
+    metric = result.get('primary_metric', '_'.join(PRIMARY))
+    stem = osp.splitext(results)[0]
+    arms = accuracy_vs_flops(result, metric, stem + '.png')
+    lines = factor_table(result, metric)
+    text = ('\n'.join(lines) + '\n').encode()
+    save_atomic(stem + '.md', lambda f: f.write(text))
+    print(f'[study] {stem}.png: {", ".join(arms)}', flush=True)
+    print('\n'.join(lines), flush=True)
+
+
 def main():
     args = parse_args()
+    if args.report:
+        return report(args.results)
     study, now = check_study(args)
     args.commit = now['commit']  # recorded in every run
     flop_table = flops(args)

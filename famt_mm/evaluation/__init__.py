@@ -1,1 +1,3 @@
-"""Frozen-encoder probes (k-NN, logistic regression)."""
+"""Evaluation: frozen-encoder probes (probes), paired statistics
+(statistics), what the experiment tools share (experiment) and the
+study's figure and factor table (study_report)."""

@@ -9,6 +9,7 @@ import os
 import os.path as osp
 import re
 import subprocess
+import sys
 import threading
 from collections import deque
 from contextlib import contextmanager
@@ -88,6 +89,21 @@ def check_data(data: str) -> None:
         only = sorted(set(found['train']) ^ set(found['test']))
         raise ValueError(f'--data {data}: train/ and test/ have different '
                          f'classes (in one only: {only[:5]})')
+
+
+def data_argument(parser, data: Optional[str]) -> str:
+    """A tool's --data made absolute (default: the shared CIFAR-10 copy)
+    and checked (:func:`check_data`): exits 1 when the shared archive is
+    absent, as a usage error (2) for data that would make numbers wrong."""
+    try:
+        data = osp.abspath(data or default_data())
+    except ValueError as e:  # the shared archive is absent
+        sys.exit(str(e))
+    try:
+        check_data(data)  # before anything trains, not after
+    except ValueError as e:
+        parser.error(str(e))
+    return data
 
 
 def spread_indices(root: str, count: int) -> list:

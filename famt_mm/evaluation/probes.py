@@ -14,7 +14,7 @@ features are).
   :func:`train_linear` (the SGD linear probe, seeded).
 
 What makes them fast (each leaves every number unchanged, bit for bit;
-``tests/test_probes.py``): the decoded images of a folder are kept once
+``tests/test_study.py``): the decoded images of a folder are kept once
 (:func:`decoded_images`), so every checkpoint probed on them only runs its
 encoder; the L-BFGS gradient reads a contiguous copy of the features'
 transpose (:class:`CachedTransposeMatmul`: the same products, 0.7x the
@@ -138,30 +138,56 @@ def heldout_split(n: int) -> Tuple[torch.Tensor, torch.Tensor]:
 def logistic_probe(train_x: torch.Tensor, train_y: torch.Tensor,
                    test_x: torch.Tensor, test_y: torch.Tensor,
                    l2_grid: Sequence[float] = L2_GRID,
-                   cached_transpose: bool = True) -> Dict:
+                   cached_transpose: bool = True, map_fn=map) -> Dict:
     """Standardise with the training statistics, choose the L2 strength on
     the held-out split, refit on all training samples, report top-1 (%).
     Call it under ``torch_threads(1)`` for numbers that do not depend on
-    the core count."""
-    mean, std = train_x.double().mean(0), train_x.double().std(0) + 1e-6
-    train_x = (train_x.double() - mean) / std
-    test_x = (test_x.double() - mean) / std
+    the core count; ``map_fn`` (e.g. a thread pool's ``map``) runs the
+    held-out fits, each on its own."""
+    return logistic_probes({'x': train_x}, train_y, {'x': test_x}, test_y,
+                           l2_grid, cached_transpose, map_fn)['x']
+
+
+def logistic_probes(train_x: Dict[str, torch.Tensor], train_y: torch.Tensor,
+                    test_x: Dict[str, torch.Tensor], test_y: torch.Tensor,
+                    l2_grid: Sequence[float] = L2_GRID,
+                    cached_transpose: bool = True, map_fn=map) -> Dict:
+    """:func:`logistic_probe` of every feature of ``train_x`` / ``test_x``
+    ({name: (N, C)}), its fits (every feature's held-out fits, then the
+    refits) spread by ``map_fn``: with a thread pool of one-thread fits,
+    the cores stay busy to the end, and every number is as if sequential."""
     classes = int(train_y.max()) + 1
-    fit, held = heldout_split(len(train_x))
-    heldout = {}
-    for l2 in l2_grid:
-        w, b = fit_logistic(train_x[fit], train_y[fit], l2, classes,
+    fit, held = heldout_split(len(train_y))
+    data = {}
+    for name, x in train_x.items():
+        mean, std = x.double().mean(0), x.double().std(0) + 1e-6
+        data[name] = ((x.double() - mean) / std,
+                      (test_x[name].double() - mean) / std)
+
+    def heldout_fit(job):
+        name, l2 = job
+        x = data[name][0]
+        w, b = fit_logistic(x[fit], train_y[fit], l2, classes,
                             cached_transpose=cached_transpose)
-        heldout[l2] = accuracy(w, b, train_x[held], train_y[held])
+        return accuracy(w, b, x[held], train_y[held])
+
+    jobs = [(name, l2) for name in data for l2 in l2_grid]
+    heldout = dict(zip(jobs, map_fn(heldout_fit, jobs)))
     # best held-out accuracy; on a tie the stronger regularisation
-    best = max(l2_grid, key=lambda l2: (heldout[l2], l2))
-    w, b = fit_logistic(train_x, train_y, best, classes,
-                        cached_transpose=cached_transpose)
-    return dict(test_top1=round(accuracy(w, b, test_x, test_y), 2),
-                train_top1=round(accuracy(w, b, train_x, train_y), 2),
-                l2=best, heldout_top1=round(heldout[best], 2),
-                heldout_by_l2={f'{l2:g}': round(a, 2)
-                               for l2, a in heldout.items()})
+    best = {name: max(l2_grid, key=lambda l2: (heldout[name, l2], l2))
+            for name in data}
+
+    def refit(name):
+        (x, tx), l2 = data[name], best[name]
+        w, b = fit_logistic(x, train_y, l2, classes,
+                            cached_transpose=cached_transpose)
+        return dict(test_top1=round(accuracy(w, b, tx, test_y), 2),
+                    train_top1=round(accuracy(w, b, x, train_y), 2),
+                    l2=l2, heldout_top1=round(heldout[name, l2], 2),
+                    heldout_by_l2={f'{l2:g}': round(heldout[name, l2], 2)
+                                   for l2 in l2_grid})
+
+    return dict(zip(data, map_fn(refit, list(data))))
 
 
 def decoded_images(dataset, cache_dir: Optional[str] = None,
