@@ -14,7 +14,7 @@ norm. On them:
   depends on --seed), kept for continuity with earlier results;
 - knn: weighted k-NN, k 20, T 0.07 (DINO), for [CLS] and mean;
 - logreg: L-BFGS logistic regression, L2 strength chosen on a fixed 10%
-  of the training set, for [CLS] and mean (famt_mm/probes.py).
+  of the training set, for [CLS] and mean (famt_mm/evaluation/probes.py).
 
 knn and logreg are deterministic: the same features give the same numbers.
 --random-init probes the config's encoder as initialised with --seed,
@@ -35,52 +35,15 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import set_random_seed
-from mmpretrain.datasets import CustomDataset
 from mmpretrain.registry import MODELS
 
 import famt_mm  # noqa: F401
-from famt_mm.datasets.image_folder import check_nonempty
 from famt_mm.engine.checkpoint import load_encoder
-from famt_mm.evaluation.probes import (FEATURES, decoded_images, features,
-                                       knn_accuracy, logistic_probes,
+from famt_mm.evaluation.probes import (FEATURES, check_classes, decoded_images,
+                                       features, folder_dataset, knn_accuracy,
+                                       logistic_probes, spread_subset,
                                        torch_threads, train_linear)
 from famt_mm.utils.fileio import output_file, save_json
-
-
-def folder_dataset(root, input_hw):
-    pipeline = [
-        dict(type='LoadImageFromFile'),
-        dict(type='Resize', scale=(input_hw[1], input_hw[0]),
-             interpolation='bicubic', backend='pillow'),
-        dict(type='PackInputs')
-    ]
-    dataset = CustomDataset(data_root=root, pipeline=pipeline)
-    check_nonempty(dataset.get_data_info(i)['img_path']
-                   for i in range(len(dataset)))
-    return dataset
-
-
-def check_classes(train, test) -> None:
-    """Labels are folder indices: the splits must name the same classes
-    (then both sort them alike), or test labels would mean other classes.
-    """
-    a, b = (tuple(d.metainfo['classes']) for d in (train, test))
-    if a != b:
-        raise ValueError(
-            'the training and test folders hold different classes: only in '
-            f'training {sorted(set(a) - set(b))}, only in test '
-            f'{sorted(set(b) - set(a))}; a probe needs the same class '
-            'folders in both')
-
-
-def spread_subset(dataset, max_images=None):
-    """``max_images`` samples spread over the class folders (which the
-    file list keeps in order), or all of them."""
-    if max_images and max_images < len(dataset):
-        step = len(dataset) / max_images
-        dataset = dataset.get_subset(
-            [int(i * step) for i in range(max_images)])
-    return dataset
 
 
 def probe(args) -> dict:

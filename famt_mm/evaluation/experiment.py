@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Optional
 
 from ..utils.fileio import save_atomic, save_json
+from .probes import spread_positions
 
 # --parallel runs make their configs in threads, and Config.fromfile is not
 # thread-safe: two threads resolving an mmpretrain:: base at once can fail in
@@ -111,9 +112,8 @@ def spread_indices(root: str, count: int) -> list:
     ``root``, counted from its own file list (MMPretrain's image
     extensions, sorted by class), so every class is covered."""
     from mmpretrain.datasets import CustomDataset
-    total = len(CustomDataset(data_root=root, with_label=False))
-    step = max(total, count) / count
-    return [int(i * step) for i in range(min(count, total))]
+    return spread_positions(
+        len(CustomDataset(data_root=root, with_label=False)), count)
 
 
 def warmup_cosine(total: int, warmup: int) -> list:

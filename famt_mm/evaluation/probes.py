@@ -12,6 +12,8 @@ features are).
   do not depend on how many cores the probe had.
 - :func:`features` ([CLS] and mean patch tokens after the final norm) and
   :func:`train_linear` (the SGD linear probe, seeded).
+- :func:`folder_dataset`, :func:`check_classes`, :func:`spread_subset`: the
+  class folders a probe reads, checked.
 
 What makes them fast (each leaves every number unchanged, bit for bit;
 ``tests/test_study.py``): the decoded images of a folder are kept once
@@ -278,3 +280,51 @@ def train_linear(train_x, train_y, test_x, test_y, epochs, batch_size, lr,
         acc = [(head(x).argmax(1) == y).float().mean().item() * 100
                for x, y in ((train_x, train_y), (test_x, test_y))]
     return dict(train_top1=round(acc[0], 2), test_top1=round(acc[1], 2))
+
+
+def folder_dataset(root: str, input_hw):
+    """The class folders under ``root`` (labels: the folders' sorted
+    indices), each image resized to ``input_hw``; zero-byte files are
+    refused, naming them."""
+    from mmpretrain.datasets import CustomDataset
+
+    from ..datasets.image_folder import check_nonempty
+    pipeline = [
+        dict(type='LoadImageFromFile'),
+        dict(type='Resize', scale=(input_hw[1], input_hw[0]),
+             interpolation='bicubic', backend='pillow'),
+        dict(type='PackInputs')
+    ]
+    dataset = CustomDataset(data_root=root, pipeline=pipeline)
+    check_nonempty(dataset.get_data_info(i)['img_path']
+                   for i in range(len(dataset)))
+    return dataset
+
+
+def check_classes(train, test) -> None:
+    """Labels are folder indices: the splits must name the same classes
+    (then both sort them alike), or test labels would mean other classes.
+    """
+    a, b = (tuple(d.metainfo['classes']) for d in (train, test))
+    if a != b:
+        raise ValueError(
+            'the training and test folders hold different classes: only in '
+            f'training {sorted(set(a) - set(b))}, only in test '
+            f'{sorted(set(b) - set(a))}; a probe needs the same class '
+            'folders in both')
+
+
+def spread_positions(total: int, count: int) -> list:
+    """``count`` positions spread evenly over ``total`` (all of them when
+    ``count >= total``): over a class-folder file list, every class."""
+    step = max(total, count) / count
+    return [int(i * step) for i in range(min(count, total))]
+
+
+def spread_subset(dataset, max_images=None):
+    """``max_images`` samples spread over the class folders (which the
+    file list keeps in order), or all of them."""
+    if max_images and max_images < len(dataset):
+        dataset = dataset.get_subset(spread_positions(len(dataset),
+                                                      max_images))
+    return dataset
