@@ -109,3 +109,14 @@ def test_a_run_directory_refuses_other_settings(tmp_path):
     check_run_settings(str(tmp_path / 'run'), dict(epochs=30, seed=4))
     with pytest.raises(ValueError, match=r'other settings \(epochs 30 -> 3\)'):
         check_run_settings(str(tmp_path / 'run'), dict(epochs=3, seed=4))
+
+
+def test_most_epochs_within_a_budget():
+    from famt_mm.evaluation.experiment import most_epochs_within
+
+    # section 8's numbers: random 20 x 4325 GFLOP; FAMT 2738 an epoch plus
+    # 3606 per refresh (one at the branch, then every 3 epochs)
+    def famt(epochs):
+        return epochs * 2737.9 + (1 + (epochs - 1) // 3) * 3606.3
+    assert most_epochs_within(famt, 20 * 4325.3) == 21
+    assert most_epochs_within(lambda e: 10.0 * e, 5.0) == 1  # at least one

@@ -94,9 +94,9 @@ from types import SimpleNamespace
 from famt_mm.engine.checkpoint import checkpoint_loads
 from famt_mm.evaluation.experiment import (RunFailed, check_run_settings,
                                            data_argument, dump_run_config,
-                                           load_config, pretrain_seconds,
-                                           process_env, recipe_prefix,
-                                           run_lock, run_logged,
+                                           load_config, most_epochs_within,
+                                           pretrain_seconds, process_env,
+                                           recipe_prefix, run_lock, run_logged,
                                            spread_indices, start_from_branch,
                                            warmup_cosine)
 from famt_mm.evaluation.statistics import paired_summary
@@ -488,10 +488,8 @@ def flops(args) -> dict:
     out = {arm: after_branch(f, args.epochs) for arm, f in out.items()}
     budget = out['random']['after_branch_gflop']
     for arm in [a for a in args.arms if a in GUIDED]:
-        epochs = 1
-        while after_branch(out[arm], epochs + 1)['after_branch_gflop'] <= \
-                budget:
-            epochs += 1
+        epochs = most_epochs_within(
+            lambda e: after_branch(out[arm], e)['after_branch_gflop'], budget)
         if args.equal_compute:
             out[arm + EQUAL_COMPUTE] = after_branch(out[arm], epochs)
         out[arm]['equal_compute_epochs'] = epochs

@@ -127,6 +127,16 @@ def warmup_cosine(total: int, warmup: int) -> list:
                             convert_to_iter_based=True)]
 
 
+def most_epochs_within(cost, budget: float) -> int:
+    """The most epochs ``e >= 1`` whose ``cost(e)`` (e.g. FLOPs after the
+    branch, refreshes included; non-decreasing in ``e``) stays within
+    ``budget``: the length of an equal-compute arm."""
+    epochs = 1
+    while cost(epochs + 1) <= budget:
+        epochs += 1
+    return epochs
+
+
 def dump_run_config(cfg, seed: int, work_dir: str, log_interval: int) -> str:
     """Finish a run's config (atomic checkpoint every epoch, only the
     latest kept, so an interrupted run resumes where it stopped; seed;
