@@ -79,7 +79,7 @@ class SafeCheckpointHook(CheckpointHook):
         if not is_main_process():
             return
         # relative to the work dir, so that a copied or moved run directory
-        # resumes from its own checkpoint (compat.resolve_last_checkpoint)
+        # resumes from its own checkpoint (compat, fix 5)
         name = osp.relpath(self.last_ckpt, runner.work_dir)
         text = (self.last_ckpt if name.startswith('..') else name).encode()
         save_atomic(osp.join(runner.work_dir, 'last_checkpoint'),
