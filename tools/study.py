@@ -553,7 +553,10 @@ def write_results(args, result) -> None:
     save_json(osp.join(args.work_dir, 'results.json'), result)
     if args.results:
         save_json(args.results, result)
-        report(args.results)  # the figure and the factor table beside it
+        try:  # the figure and the factor table beside it
+            report(args.results)
+        except ImportError as e:  # a bare GPU machine: numbers first
+            print(f'[study] no figure ({e}); run --report later', flush=True)
     metrics = [f'{p}_{f}' for p, f in METRICS]
     lines = ['| arm | seed | epochs | ' + ' | '.join(metrics) +
              ' | s/iter |', '|---' * (len(metrics) + 4) + '|']
