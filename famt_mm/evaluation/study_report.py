@@ -39,15 +39,22 @@ def accuracy_vs_flops(result: dict, metric: str, path: str) -> List[str]:
     flops = result['flops']
     arms = [a for a in levels if a not in NOT_ARMS and a in flops]
     fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
+    xs = {arm: flops[arm]['after_branch_gflop'] / 1e3 for arm in arms}
     for arm in arms:
-        x = flops[arm]['after_branch_gflop'] / 1e3
+        # arms of equal compute (the guided ones) are drawn side by side,
+        # 2.5% of the axis apart, so that their intervals stay readable
+        same = [a for a in arms if xs[a] == xs[arm]]
+        rank = same.index(arm)
+        span = max(xs.values()) - min(xs.values()) or 1.0
+        dodge = 0.025 * span * (rank - (len(same) - 1) / 2)
         level = levels[arm]
         low, high = level.get('ci95', (level['mean'], level['mean']))
-        ax.errorbar(x, level['mean'],
+        ax.errorbar(xs[arm] + dodge, level['mean'],
                     yerr=[[level['mean'] - low], [high - level['mean']]],
                     fmt='o', capsize=4, label=f'{arm} (n={level["n"]})')
-        ax.annotate(arm, (x, level['mean']), textcoords='offset points',
-                    xytext=(6, 4), fontsize=8)
+        ax.annotate(arm, (xs[arm] + dodge, level['mean']),
+                    textcoords='offset points', xytext=(6, 4 - 10 * rank),
+                    fontsize=8)
     if 'random' in levels:
         ax.axhline(levels['random']['mean'], color='grey', ls='--', lw=1,
                    label='random (MAE r .75) level')
