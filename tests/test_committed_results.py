@@ -38,7 +38,8 @@ def _check(summary, arm, base, runs, metric):
 
 
 def test_decomposition_follows_from_the_runs():
-    result = json.load(open(RESULTS))
+    with open(RESULTS) as f:
+        result = json.load(f)
     runs = result['runs']
     assert len({r['seed'] for r in runs if r['arm'] == 'uniform'}) >= 4
     for step, entry in result['decomposition'].items():

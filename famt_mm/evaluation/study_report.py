@@ -40,12 +40,12 @@ def accuracy_vs_flops(result: dict, metric: str, path: str) -> List[str]:
     arms = [a for a in levels if a not in NOT_ARMS and a in flops]
     fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
     xs = {arm: flops[arm]['after_branch_gflop'] / 1e3 for arm in arms}
+    span = max(xs.values(), default=0) - min(xs.values(), default=0) or 1.0
     for arm in arms:
         # arms of equal compute (the guided ones) are drawn side by side,
         # 2.5% of the axis apart, so that their intervals stay readable
         same = [a for a in arms if xs[a] == xs[arm]]
         rank = same.index(arm)
-        span = max(xs.values()) - min(xs.values()) or 1.0
         dodge = 0.025 * span * (rank - (len(same) - 1) / 2)
         level = levels[arm]
         low, high = level.get('ci95', (level['mean'], level['mean']))
