@@ -1,6 +1,7 @@
 """Shared fixtures: real photos, the shared data sets, tiny project configs."""
 import importlib.util
 import os.path as osp
+import uuid
 
 import pytest
 
@@ -65,6 +66,10 @@ def tiny_famt_mae_cfg(work_dir, data_root, *, config=None, epochs=3,
         CONFIGS, 'pretrain', 'mae',
         'famt-mae_vit-tiny-p4_1xb256-coslr-200e_cifar10-32px.py'))
     cfg.work_dir = str(work_dir)
+    # MMEngine names a run's logger and visualizer after the config and the
+    # second it started, and reuses them by name: two runs built in the same
+    # second would write into the first one's directory
+    cfg.experiment_name = f'test_{uuid.uuid4().hex}'
     cfg.model.backbone.arch = TINY_ARCH
     cfg.model.neck.update(embed_dim=32, decoder_embed_dim=32,
                           decoder_depth=1, decoder_num_heads=2)
