@@ -18,9 +18,11 @@ features are).
 What makes them fast (each leaves every number unchanged, bit for bit;
 ``tests/test_study.py``): the decoded images of a folder are kept once
 (:func:`decoded_images`), so every checkpoint probed on them only runs its
-encoder; the L-BFGS gradient reads a contiguous copy of the features'
-transpose (:class:`CachedTransposeMatmul`: the same products, 0.7x the
-time); and the fits of several features run side by side in threads.
+encoder; the encoder runs in batches small enough for the allocator to
+reuse their memory (:func:`features`); the L-BFGS gradient reads a
+contiguous copy of the features' transpose (:class:`CachedTransposeMatmul`:
+the same products, 0.7x the time); and the fits of several features run
+side by side in threads.
 """
 import hashlib
 import math
