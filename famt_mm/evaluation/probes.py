@@ -240,7 +240,7 @@ def features(model, inputs, batch_size=128):
 
     Batches of 128, not 256: a 256 batch of ViT-mini's MLP activations
     (51 MB) lies above glibc's 32 MB ceiling for reusing freed memory, so
-    every batch mapped it anew and page-faulted (a third of the forward's
+    every batch mapped it anew and page-faulted (a quarter of the pass's
     time on 2 cores); the features are the same, bit for bit."""
     backbone = model.backbone
     final = backbone.ln1 if backbone.final_norm else backbone.layers[-1]
