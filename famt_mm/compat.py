@@ -65,7 +65,8 @@ APIs this package relies on, each with the test that guards it:
 - ``Runner._resume`` (read: a resume, not ``load_from``, is checked for
   another model size): ``test_hook.py::test_resuming_another_model_size``;
 - MMPretrain's ``data_preprocessor._channel_conversion`` (the panels'
-  BGR -> RGB): not guarded; a rename would swap the panels' colours.
+  BGR -> RGB):
+  ``test_compat.py::test_panels_read_the_preprocessors_channel_order``.
 """
 import importlib
 import importlib.metadata

@@ -244,3 +244,18 @@ def test_copied_and_moved_runs_resume_their_own(tmp_path, photos_dir):
     with pytest.warns(UserWarning, match='outside this work dir: resuming'):
         assert compat._find_latest_checkpoint(str(moved)) == str(
             first / 'epoch_9.pth')
+
+
+@pytest.mark.parametrize('to_rgb', [True, False])
+def test_panels_read_the_preprocessors_channel_order(to_rgb):
+    """The mask panels undo BGR loading by reading MMPretrain's private
+    ``_channel_conversion`` of the model's data preprocessor (with a
+    default of False): a rename upstream would silently swap the panels'
+    colours, so it is checked here on a preprocessor as configs build it."""
+    from mmpretrain.registry import MODELS
+
+    import famt_mm  # noqa: F401
+    preprocessor = MODELS.build(dict(
+        type='SelfSupDataPreprocessor', mean=[0.0] * 3, std=[1.0] * 3,
+        to_rgb=to_rgb))
+    assert getattr(preprocessor, '_channel_conversion') is to_rgb
