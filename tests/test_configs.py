@@ -7,6 +7,7 @@ import pytest
 from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
 
+from famt_mm.evaluation.experiment import build_model
 from .conftest import CONFIGS
 
 ALL = sorted(
@@ -30,12 +31,7 @@ def test_there_are_configs_for_every_family():
 @pytest.mark.parametrize('path', ALL, ids=lambda p: osp.relpath(p, CONFIGS))
 def test_config_builds_its_model(path):
     import famt_mm  # noqa: F401
-    cfg = Config.fromfile(path)
-    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
-    model_cfg = cfg.model
-    if cfg.get('data_preprocessor') is not None:  # as MMEngine's Runner
-        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
-    model = MODELS.build(model_cfg)
+    model = build_model(Config.fromfile(path))
     assert sum(p.numel() for p in model.parameters()) > 0
 
 

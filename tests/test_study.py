@@ -310,18 +310,13 @@ def test_features_do_not_depend_on_the_batch_size():
     """The probes' encoder pass batches by 128 (for speed, probes.features):
     the study's ViT-mini gives the same features, bit for bit, in batches
     of 128, 256 (the earlier size) or 7."""
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
-    from mmpretrain.registry import MODELS
-
+    from famt_mm.evaluation.experiment import build_model, load_config
     from famt_mm.evaluation.probes import features
-    cfg = Config.fromfile(os.path.join(
-        ROOT, 'configs/pretrain/mae/'
-        'random-mae_vit-mini-p4_1xb256-coslr-10e_cifar10-jpeg-32px.py'))
-    init_default_scope('mmpretrain')
-    cfg.model.setdefault('data_preprocessor', cfg.data_preprocessor)
     torch.manual_seed(0)
-    model = MODELS.build(cfg.model).eval()
+    model = build_model(load_config(os.path.join(
+        ROOT, 'configs/pretrain/mae/'
+        'random-mae_vit-mini-p4_1xb256-coslr-10e_cifar10-jpeg-32px.py')))
+    model.eval()
     images = torch.randint(0, 256, (300, 3, 32, 32), dtype=torch.uint8,
                            generator=torch.Generator().manual_seed(0))
     by_128 = features(model, images)

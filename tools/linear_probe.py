@@ -32,13 +32,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import torch
-from mmengine.config import Config
-from mmengine.registry import init_default_scope
 from mmengine.runner import set_random_seed
-from mmpretrain.registry import MODELS
 
 import famt_mm  # noqa: F401
 from famt_mm.engine.checkpoint import load_encoder
+from famt_mm.evaluation.experiment import build_model, load_config
 from famt_mm.evaluation.probes import (FEATURES, check_classes, decoded_images,
                                        features, folder_dataset, knn_accuracy,
                                        logistic_probes, spread_subset,
@@ -48,16 +46,13 @@ from famt_mm.utils.fileio import output_file, save_json
 
 def probe(args) -> dict:
     """Every probe of ``args.checkpoint`` on the two folders."""
-    cfg = Config.fromfile(args.config)
-    init_default_scope('mmpretrain')
-    if cfg.get('data_preprocessor') is not None:
-        cfg.model.setdefault('data_preprocessor', cfg.data_preprocessor)
+    cfg = load_config(args.config)
     if args.random_init:  # as a training run starts: seed, build, init
         set_random_seed(args.seed)
-        model = MODELS.build(cfg.model)
+        model = build_model(cfg)
         model.init_weights()
     else:
-        model = MODELS.build(cfg.model)
+        model = build_model(cfg)
         load_encoder(model, args.checkpoint)
     model.to(args.device).eval()
     input_hw = model.input_size

@@ -13,16 +13,16 @@ import os.path as osp
 import sys
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.dataset import Compose, default_collate
-from mmengine.registry import init_default_scope
-from mmpretrain.registry import HOOKS, MODELS, TRANSFORMS
+from mmpretrain.registry import HOOKS, TRANSFORMS
 from PIL import Image
 
 import famt_mm  # noqa: F401
 from famt_mm.datasets.image_folder import check_nonempty
 from famt_mm.engine.checkpoint import load_encoder
 from famt_mm.engine.refresh import refresh_transforms
+from famt_mm.evaluation.experiment import build_model, load_config
 from famt_mm.models.utils.patch_weights import FUSIONS
 from famt_mm.utils.fileio import output_file, save_atomic
 from famt_mm.visualization.mask_panels import render_batch
@@ -50,13 +50,8 @@ def main():
     except ValueError as e:
         sys.exit(f'visualize: {e}')
 
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    init_default_scope('mmpretrain')
-    if cfg.get('data_preprocessor') is not None:
-        cfg.model.setdefault('data_preprocessor', cfg.data_preprocessor)
-    model = MODELS.build(cfg.model)
+    cfg = load_config(args.config, args.cfg_options)
+    model = build_model(cfg)
     if not hasattr(model, 'mask_generator'):
         sys.exit(f'{args.config} is not a FAMT pretraining config')
     try:

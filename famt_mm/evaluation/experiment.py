@@ -60,6 +60,17 @@ def load_config(path: str, options: Optional[dict] = None):
     return cfg
 
 
+def build_model(cfg):
+    """The config's model as MMEngine's Runner builds it: in the config's
+    default scope (MMPretrain's if it names none), with the config's
+    top-level ``data_preprocessor`` when the model has none of its own."""
+    from mmengine.registry import MODELS, init_default_scope
+    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
+    if cfg.get('data_preprocessor') is not None:
+        cfg.model.setdefault('data_preprocessor', cfg.data_preprocessor)
+    return MODELS.build(cfg.model)
+
+
 def folder_classes(root: str) -> list:
     """The class folders of ``root`` that hold at least one image (a
     RuntimeError when none does)."""

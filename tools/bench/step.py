@@ -17,7 +17,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 import famt_mm  # noqa: F401
 from famt_mm.engine.hooks.famt_hook import interval_epochs, trained_phase
-from famt_mm.evaluation.experiment import load_config
+from famt_mm.evaluation.experiment import build_model, load_config
 from famt_mm.models.utils.cues import batch_weights, eval_mode
 from .common import famt_hook_cfg
 
@@ -31,12 +31,9 @@ class Bench:
     def __init__(self, path, args, amp=None):
         amp = args.amp if amp is None else amp
         cfg = load_config(path, args.cfg_options)
-        init_default_scope(cfg.get('default_scope', 'mmpretrain'))
-        if cfg.get('data_preprocessor') is not None:
-            cfg.model.setdefault('data_preprocessor', cfg.data_preprocessor)
         self.name = osp.splitext(osp.basename(path))[0] + (
             '@amp' if amp and args.compare_amp else '')
-        self.model = MODELS.build(cfg.model)
+        self.model = build_model(cfg)
         self.model.init_weights()
         self.model.to(args.device).train()
         optim_cfg = cfg.optim_wrapper.copy()
